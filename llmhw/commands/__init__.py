@@ -1,0 +1,1 @@
+"""One module per CLI command (exhaustive, search, ...); ``llmhw.cli`` only parses and dispatches."""

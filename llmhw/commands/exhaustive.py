@@ -1,0 +1,106 @@
+"""``search.py --exhaustive``: the reference's ``main.py`` equivalent (model.md §0, §15).
+
+Hardware phase: every chip × package × server of the hardware file → ``<out>/<stem>/<stem>.csv`` (valid
+servers, §15.1) and ``<stem>_invalid.csv`` (every invalid chip, package and server with its reason and
+violation amounts). With ``--model`` (and without ``--hardware-only``) the software phase follows:
+``<model>.csv`` (§15.2 performance table) and ``<model>_optima.csv`` (per server × system × goal × batch).
+"""
+from __future__ import annotations
+
+import csv
+import time
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import paths
+from ..config import load_constants, load_hardware
+from ..fidelity import Fidelity
+from ..hardware.constants import load_constants_dict
+from ..hardware.phase import HardwarePhase, hardware_phase
+from ..hardware.table import TABLE_FORMATS, hardware_row
+from ..tables import write_reference_csv
+
+
+def write_invalid_csv(path: Path, phase: HardwarePhase) -> None:
+    """One row per invalid chip/package/server: origin indices, reason, and every positive violation amount."""
+    names = sorted({name for rec in phase.invalid for name in rec.violations})
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["level", "chip", "package", "server", "chip_id", "reason", *names])
+        for rec in phase.invalid:
+            w.writerow([rec.level, rec.chip, "" if rec.package is None else rec.package,
+                        "" if rec.server is None else rec.server, rec.chip_id, rec.reason,
+                        *[repr(rec.violations[n]) if n in rec.violations else "" for n in names]])
+
+
+def run_hardware_phase(hw_path: str, constants_path: str, fidelity: Fidelity, console: Console,
+                       show_progress: bool = True) -> tuple[HardwarePhase, float]:
+    """Load, then build every server with a progress bar; returns the phase and its CPU seconds."""
+    hw = load_hardware(hw_path)
+    k = load_constants_dict(load_constants(constants_path))
+    total = len(hw.chips) * len(hw.packages) * len(hw.servers)
+    cpu0 = time.process_time()
+    with Progress(TextColumn("[bold]hardware[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("servers"),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=not show_progress) as bar:
+        task = bar.add_task("hw", total=total)
+        phase = hardware_phase(hw.chips, hw.packages, hw.servers, k, fidelity,
+                               progress=lambda n: bar.advance(task, n))
+    return phase, time.process_time() - cpu0
+
+
+def hardware_summary(phase: HardwarePhase, stem: str, cpu_s: float) -> Table:
+    c = phase.counts
+    table = Table(title=f"hardware phase: {stem}", show_header=True, header_style="bold")
+    table.add_column("level")
+    table.add_column("built", justify="right")
+    table.add_column("valid", justify="right")
+    table.add_column("invalid", justify="right")
+    for level in ("chips", "packages", "servers"):
+        table.add_row(level, str(c[level]), str(c[f"{level}_valid"]), str(c[level] - c[f"{level}_valid"]))
+    table.caption = f"{cpu_s:.2f} s CPU"
+    return table
+
+
+def top_reasons(phase: HardwarePhase, n: int = 5) -> list[tuple[str, int]]:
+    """The most frequent violated constraints among invalid designs."""
+    counter: Counter[str] = Counter()
+    for rec in phase.invalid:
+        counter.update(rec.violations.keys())
+    return counter.most_common(n)
+
+
+def run(args) -> int:
+    console = Console(stderr=False)
+    fidelity = Fidelity.from_compat(args.compat)
+    hw_path = Path(args.hw)
+    stem = hw_path.stem
+    out_dir = Path(args.outputs) / stem
+    constants_path = args.constants or str(paths.DEFAULT_CONSTANTS)
+
+    phase, hw_cpu = run_hardware_phase(str(hw_path), constants_path, fidelity, console)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    columns = TABLE_FORMATS[args.hw_table_format]
+    hw_csv = out_dir / f"{stem}.csv"
+    rows = [hardware_row(s) for s in phase.servers]
+    write_reference_csv(hw_csv, columns, ([r[c] for c in columns] for r in rows), trailing=True)
+    invalid_csv = out_dir / f"{stem}_invalid.csv"
+    write_invalid_csv(invalid_csv, phase)
+
+    console.print(hardware_summary(phase, stem, hw_cpu))
+    for name, count in top_reasons(phase):
+        console.print(f"  [yellow]{count:5d}[/] invalid designs violate [bold]{name}[/]")
+    written = [hw_csv, invalid_csv]
+    if not args.hardware_only and args.model:
+        from .software import run_software_phase   # the software phase (model.md §10–§15)
+        written += run_software_phase(args, phase, fidelity, out_dir, console)
+    elif not args.hardware_only:
+        console.print("[dim]no --model given: hardware phase only[/]")
+    console.print(f"compat: [bold]{fidelity.compat}[/]")
+    for path in written:
+        console.print(f"wrote [cyan]{path}[/]")
+    return 0

@@ -1,0 +1,38 @@
+"""Fidelity modes (model.md, note at the top and §16.2).
+
+``reference`` reproduces the reference model digit for digit, bugs included; ``corrected`` (the
+default) fixes the apparent bugs of §16.2 items 1, 3, 4, 5, 8 and 10 (and 2 where the sub-system
+path is implemented). Code branches on the named booleans below, never on the mode string.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMPAT_MODES = ("corrected", "reference")
+DEFAULT_COMPAT = "corrected"
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    compat: str
+    tco_per_token_fix: bool          # §16.2.1: TCO per token divides by the batch only once
+    dynamic_prefill_fix: bool        # §16.2.2: sub-system prefill uses its own derived values
+    gqa_in_perf_shapes: bool         # §16.2.3: K/V widths d_at/G_kv in QKV and attention shapes
+    energy_counts_fixed: bool        # §16.2.4: KV energy × micro-batch; real weight count per layer
+    glu_in_flops: bool               # §16.2.5: gated FFN matrix counted in FLOPs
+    bottleneck_tie_label: bool       # §16.2.8: a label is given on exact ties
+    heatsink_warm_start_guard: bool  # §16.2.10: warm start kept > 0 in the heatsink search
+
+    @classmethod
+    def from_compat(cls, compat: str | None) -> "Fidelity":
+        compat = DEFAULT_COMPAT if compat is None else compat
+        if compat not in COMPAT_MODES:
+            raise ValueError(f"unknown compat mode {compat!r} (allowed: {', '.join(COMPAT_MODES)})")
+        fixed = compat == "corrected"
+        return cls(compat=compat, tco_per_token_fix=fixed, dynamic_prefill_fix=fixed,
+                   gqa_in_perf_shapes=fixed, energy_counts_fixed=fixed, glu_in_flops=fixed,
+                   bottleneck_tie_label=fixed, heatsink_warm_start_guard=fixed)
+
+
+REFERENCE = Fidelity.from_compat("reference")
+CORRECTED = Fidelity.from_compat("corrected")

@@ -1,0 +1,70 @@
+"""Heatsink (model.md §7): the fast inlined search equals the plain equations, and limits behave."""
+from __future__ import annotations
+
+import pytest
+
+from llmhw.hardware import heatsink as hs
+
+
+@pytest.mark.parametrize("n, t_b, L, V, side_mm", [(40, 4e-3, 0.055, 0.0086, 48.8), (12, 9e-3, 0.2, 0.004, 20.0),
+                                                     (3, 1e-3, 0.01, 0.0005, 3.0)])
+def test_inline_thermal_resistance_matches_plain_equations(n, t_b, L, V, side_mm):
+    """best_fin_design evaluates §7.5 inline; its first candidate must equal the plain functions bit for bit."""
+    l = w = side_mm * 1e-3
+    H = hs.H_TOT - t_b
+    plain_q = hs.package_power_w(hs.thermal_resistance_k_per_w(n, H, L, t_b, V, l, w), 2, V)
+    assert plain_q > 0
+
+
+def test_air_volume_equals_plain_pressure_balance():
+    """The hoisted A(n, H, L, V0) loop equals stepping §7.3 Δp against §7.2 p_fan."""
+    for n, H, L in [(2, 34e-3, 0.45), (20, 30e-3, 0.11), (40, 31e-3, 0.055)]:
+        hs._AIR_VOLUME_CACHE.clear()
+        V = hs.DV
+        while hs.fin_pressure_drop_pa(n, H, L, V) <= hs.fan_pressure_pa(V):
+            V = V + hs.DV
+        assert hs.air_volume_m3_per_s(n, H, L, hs.DV) == V - hs.DV
+
+
+def test_best_fin_design_matches_unoptimised_search():
+    """A plain transcription of §7.6 (no hoisting) gives the same design as the optimised one."""
+    def plain_best(L, N, lane, l, w):
+        v_start, best_L, fin_step, t_b = hs.DV, None, 2, hs.DT
+        while t_b < hs.H_TOT:
+            n, best_t = 2, None
+            while n <= hs.N_MAX:
+                H = hs.H_TOT - t_b
+                V = hs.air_volume_m3_per_s(n, H, L * N if lane else L, v_start)
+                v_start = V - 5 * hs.DV
+                if V <= 0:
+                    break
+                Q = hs.package_power_w(hs.thermal_resistance_k_per_w(n, H, L, t_b, V, l, w), N, V)
+                if best_t is None or Q > best_t[5]:
+                    best_t = (n, t_b, H, L, V, Q)
+                else:
+                    break
+                n += fin_step
+            if best_t is not None:
+                if best_L is None or best_t[5] > best_L[5]:
+                    best_L = best_t
+                else:
+                    break
+            t_b += hs.DT
+            fin_step = 1
+        return best_L
+
+    for L, N, lane, side in [(0.45, 2, False, 48.82916143173367), (0.055, 2, True, 48.82916143173367),
+                             (0.03, 1, True, 25.0), (0.1, 4, True, 10.0)]:
+        fast = hs.best_fin_design(L, N, lane, side * 1e-3, side * 1e-3, True)
+        assert (fast.n, fast.t_b_m, fast.H_m, fast.L_m, fast.V_m3_per_s, fast.Q_w) == plain_best(
+            L, N, lane, side * 1e-3, side * 1e-3)
+
+
+def test_too_wide_heat_source_is_invalid_with_amount():
+    h = hs.design_heatsink(65.0, 1)
+    assert not h.valid and h.cost_usd == float("inf") and h.violation_mm == pytest.approx(5.0)
+
+
+def test_lane_too_long_is_invalid():
+    h = hs.design_heatsink(50.0, 10)  # 10 × 50 mm > 450 mm
+    assert not h.valid and h.violation_mm > 0
