@@ -1,0 +1,121 @@
+"""Reading YAML input files (model.md §0: hardware, constants, model and system files).
+
+A PyYAML ``SafeLoader`` subclass with two changes:
+
+- every common spelling of a real number is read as ``float`` — ``1e9``, ``200e12``, ``1.0e9``,
+  ``1.0e+9``, ``-3e-5``, ``.5``, ``5.`` — whereas plain YAML 1.1 reads the first three as strings;
+  plain integers (``100``, ``2147483648``) stay ``int``;
+- a mapping that repeats a key is an error (plain PyYAML silently keeps the last value).
+
+Mapping key order is the file order (it is the product order of §0 EXPAND). Every failure —
+missing or unreadable file, malformed YAML, duplicate key, a top level that is not a mapping —
+raises :class:`~llmhw.errors.ConfigError` naming the file (and the line/column for YAML errors).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmhw.errors import ConfigError
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+#: Decimal reals with a fraction and/or an exponent (the exponent sign optional), plus .inf/.nan.
+_FLOAT_RE = re.compile(r"""^(?:
+      [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    | [-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    | [-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    | [-+]?\.(?:inf|Inf|INF)
+    | \.(?:nan|NaN|NAN)
+    )$""", re.X)
+
+
+class NumberSafeLoader(yaml.SafeLoader):
+    """SafeLoader reading ``1e9``-style numbers as floats and rejecting duplicate mapping keys."""
+
+    file: str = "<input>"
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # unhashable key: let PyYAML report it
+                    continue
+                if first is not None:
+                    mark = key_node.start_mark
+                    raise ConfigError(
+                        self.file, f"line {mark.line + 1}, column {mark.column + 1}", key,
+                        problem=f"duplicate key (first given on line {first.start_mark.line + 1})",
+                        allowed="each key at most once per mapping")
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _install_float_resolver(cls: type[yaml.SafeLoader]) -> None:
+    """Replace the YAML 1.1 float resolver of ``cls`` (a copy; SafeLoader itself is untouched)."""
+    table = {first: [(tag, rx) for tag, rx in resolvers if tag != _FLOAT_TAG]
+             for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for first in "-+0123456789.":
+        table.setdefault(first, []).insert(0, (_FLOAT_TAG, _FLOAT_RE))
+    cls.yaml_implicit_resolvers = table
+
+
+_install_float_resolver(NumberSafeLoader)
+
+
+def load_yaml_text(text: str, file: Any = "<input>") -> dict:
+    """Parse YAML ``text`` (read from ``file``, used in messages) into a dict in file key order."""
+    file = str(file)
+    loader = NumberSafeLoader(text)
+    loader.file = file
+    try:
+        data = loader.get_single_data()
+    except ConfigError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "malformed YAML"
+        raise ConfigError(file, where, problem=f"malformed YAML: {problem}",
+                          allowed="valid YAML") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "", problem=f"malformed YAML: {exc}", allowed="valid YAML") from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise ConfigError(file, "", problem="the file is empty", allowed="a YAML mapping")
+    if not isinstance(data, dict):
+        raise ConfigError(file, "", type(data).__name__,
+                          problem="the top level must be a mapping of keys to values",
+                          allowed="a YAML mapping")
+    return data
+
+
+def read_text(path: Any) -> str:
+    """The text of ``path``; a missing or unreadable file raises ConfigError."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", problem="file not found", allowed="an existing YAML file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "", problem="is a directory, not a file",
+                          allowed="an existing YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", problem=f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          allowed="a UTF-8 YAML file") from None
+    except OSError as exc:
+        raise ConfigError(path, "", problem=f"cannot read the file ({exc.strerror or exc})",
+                          allowed="a readable YAML file") from None
+
+
+def load_yaml(path: Any) -> dict:
+    """Read and parse the YAML file at ``path`` (see :func:`load_yaml_text`)."""
+    return load_yaml_text(read_text(path), path)
