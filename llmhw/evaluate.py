@@ -1,0 +1,314 @@
+"""The one door to the evaluator: a concrete design point in, a :class:`Result` out.
+
+A :class:`DesignPoint` names concrete chip, package, server and system configurations (the single result
+of EXPAND on a tree whose lists and ranges were replaced by chosen values), a mapping and a batch.
+:meth:`Problem.evaluate` builds the hardware (memoized per hardware configuration), sizes the system,
+resolves the mapping and runs the performance model. It never raises for an invalid design: the result
+carries every constraint amount of §18 (``llmhw.violations``) and readable reasons. The search layer
+knows nothing else about the evaluator; this module knows nothing about Optuna.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+from .errors import ConfigError
+from .fidelity import Fidelity
+from .hardware.chip import build_chip
+from .hardware.constants import Constants, load_constants_dict
+from .hardware.package import build_package
+from .hardware.server import Server, build_server
+from .perf.point import PerfResult, evaluate_point
+from .violations import full_violations
+from .workload.mapping import (MappingPoint, default_mapping_point, enumerate_mappings, mapping_violations,
+                               stage_candidates)
+from .workload.model import Model
+from .workload.system import System, build_system
+
+MAPPING_MODES = ("explicit", "best", "default")
+
+#: Every metric of a :class:`Result`: name → (direction, unit, description). Names carry SI units.
+METRICS: dict[str, tuple[str, str, str]] = {
+    "tco_per_mtoken_usd": ("minimize", "$/Mtoken", "TCO per million generated tokens (§13.9)"),
+    "tco_per_token_usd": ("minimize", "$/token", "TCO per generated token (§13.9)"),
+    "prefill_tco_per_token_usd": ("minimize", "$/token", "TCO per prompt token (§13.9)"),
+    "ttft_s": ("minimize", "s", "time to first token = prefill latency of the batch (§13.6)"),
+    "tpot_s": ("minimize", "s", "average time per output token τ (§13.6)"),
+    "e2e_latency_s": ("minimize", "s", "prefill + decode latency of the batch"),
+    "decode_latency_s": ("minimize", "s", "decode latency T_g (§13.6)"),
+    "throughput_tok_per_s": ("maximize", "tokens/s", "generated tokens per second, system (B/τ)"),
+    "prefill_throughput_tok_per_s": ("maximize", "tokens/s", "prompt tokens per second (B·P/T_p)"),
+    "throughput_per_chip_tok_per_s": ("maximize", "tokens/s/chip", "generated tokens per second per chip"),
+    "prefill_utilization": ("maximize", "-", "prefill FLOP utilisation (§13.6)"),
+    "decode_utilization": ("maximize", "-", "decode FLOP utilisation (§13.6)"),
+    "utilization": ("maximize", "-", "time-weighted utilisation (§13.9)"),
+    "power_w": ("minimize", "W", "average system power over prefill + decode (§13.7, §13.9)"),
+    "prefill_power_w": ("minimize", "W", "system power during prefill (§13.7)"),
+    "decode_power_w": ("minimize", "W", "system power during decode (§13.7)"),
+    "energy_per_token_j": ("minimize", "J/token", "prefill + decode energy per generated token"),
+    "capex_usd": ("minimize", "$", "server cost + interest + server opex, all servers (§15.2)"),
+    "opex_usd": ("minimize", "$", "power part of the TCO, all servers (§15.2)"),
+    "system_cost_usd": ("minimize", "$", "server cost × number of servers"),
+    "system_tdp_w": ("minimize", "W", "server TDP × number of servers (§11.2)"),
+    "server_cost_usd": ("minimize", "$", "cost of one server (§8.4)"),
+    "server_tdp_w": ("minimize", "W", "TDP of one server (§8.3)"),
+    "server_tco_usd": ("minimize", "$", "TCO of one server at TDP over its life (§9)"),
+    "chip_area_mm2": ("minimize", "mm²", "die area (§3)"),
+    "chip_tdp_w": ("minimize", "W", "chip TDP incl. package IO (§3.4)"),
+    "chip_cost_usd": ("minimize", "$", "die cost incl. test (§3.5)"),
+    "die_yield": ("maximize", "-", "negative-binomial die yield (§3.5)"),
+    "package_cost_usd": ("minimize", "$", "package cost (§6.6)"),
+    "package_tdp_w": ("minimize", "W", "package TDP (§6.3)"),
+    "heatsink_max_power_w": ("maximize", "W", "package power the heatsink can remove (§7)"),
+    "system_perf_flops": ("maximize", "FLOP/s", "peak FLOP/s of the system"),
+    "system_memory_bytes": ("maximize", "bytes", "total memory of the system"),
+    "num_chips": ("minimize", "chips", "chips in the system"),
+    "num_servers": ("minimize", "servers", "servers in the system"),
+    "prefill_compute_s": ("minimize", "s", "prefill latency share: compute (§15.2)"),
+    "prefill_mem_s": ("minimize", "s", "prefill latency share: memory (§15.2)"),
+    "prefill_io_s": ("minimize", "s", "prefill latency share: interconnect (§15.2)"),
+    "decode_compute_s": ("minimize", "s", "decode latency share: compute (§15.2)"),
+    "decode_mem_s": ("minimize", "s", "decode latency share: memory (§15.2)"),
+    "decode_io_s": ("minimize", "s", "decode latency share: interconnect (§15.2)"),
+}
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    """One concrete point of a design space."""
+
+    chip: Mapping[str, Any]
+    package: Mapping[str, Any]
+    server: Mapping[str, Any]
+    system: Mapping[str, Any]
+    p: int | None
+    micro_batch: int | None
+    prefill_micro_batch: int | None
+    batch: int
+    prefill_len: int
+    decode_len: int
+    mapping: str = "explicit"          # 'explicit' | 'best' (inner enumeration, §12.1) | 'default' (§12.2)
+    best_for: str = "tco_per_mtoken_usd"
+
+
+@dataclass(frozen=True)
+class Result:
+    metrics: Mapping[str, float]
+    violations: Mapping[str, float]
+    reasons: tuple[str, ...]
+    design: Mapping[str, Any]
+    perf: PerfResult | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def feasible(self) -> bool:
+        return all(v <= 0 for v in self.violations.values())
+
+
+def _key(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def _flatten(prefix: str, cfg: Mapping[str, Any], out: dict[str, Any]) -> None:
+    for k, v in cfg.items():
+        name = f"{prefix}.{k}"
+        if isinstance(v, Mapping):
+            _flatten(name, v, out)
+        elif isinstance(v, (list, tuple)):
+            out[name] = json.dumps(v, default=str)
+        else:
+            out[name] = v
+
+
+def explicit_mapping(system: System, p: int, micro_batch: int, prefill_micro_batch: int,
+                     batch: int) -> tuple[MappingPoint, dict[str, float], list[str]]:
+    """A searched mapping (p, mb, pmb) made concrete with §12.1's stage width t.
+
+    mb is clipped to ≤ B and pmb to ≤ mb (powers of two, fixed-dimensional space). A p that §12.1 would
+    skip (p > num_servers and not a multiple of it, or more stages than packages) is evaluated at the
+    nearest valid p below it, and ``map_invalid`` = the number of stages over it.
+    """
+    ns = system.num_servers
+    np_srv = system.server.num_packages
+    reasons: list[str] = []
+    mb = max(1, min(micro_batch, batch))
+    pmb = max(1, min(prefill_micro_batch, mb))
+    p_eff = p
+    if p > ns and (p % ns != 0 or np_srv // (p / ns) == 0):
+        p_eff = max(ns, min(p, ns * np_srv) // ns * ns)
+        reasons.append(f"pipeline of {p} stages does not map onto {ns} servers × {np_srv} packages")
+    if ns >= p_eff:
+        t_pkg = (ns // p_eff) * np_srv
+    else:
+        t_pkg = np_srv // (p_eff / ns)
+    mapping = MappingPoint(t_pkg * system.server.package.num_chips, p_eff, mb, pmb)
+    violations = mapping_violations(system, mapping, batch)
+    violations["map_invalid"] = float(p - p_eff) if p_eff != p else -1.0
+    return mapping, violations, reasons
+
+
+class Problem:
+    """Inputs shared by every point of one study: model, constants, fidelity (and the raw configs)."""
+
+    def __init__(self, hw: Any, system: Any, model: Mapping[str, Any] | Model, constants: Mapping[str, Any] | Constants,
+                 fidelity: Fidelity):
+        self.hw = hw
+        self.system_config = system
+        self.model = model if isinstance(model, Model) else Model.from_dict(model)
+        self.constants = constants if isinstance(constants, Constants) else load_constants_dict(constants)
+        self.fidelity = fidelity
+        self._servers: dict[str, Server] = {}
+        self._systems: dict[str, System] = {}
+
+    # ---- hardware and system, memoized ---------------------------------------------------------
+    def server(self, chip: Mapping, package: Mapping, server: Mapping) -> Server:
+        key = _key((chip, package, server))
+        built = self._servers.get(key)
+        if built is None:
+            try:
+                c = build_chip(chip, self.constants)
+                pk = build_package(package, c, self.constants)
+            except (ValueError, KeyError) as exc:
+                raise ConfigError(getattr(self.hw, "path", None), "Chip/Package", None,
+                                  problem=f"cannot build the design: {exc}") from None
+            built = build_server(server, pk, self.constants,
+                                 heatsink_guard=self.fidelity.heatsink_warm_start_guard)
+            self._servers[key] = built
+        return built
+
+    def system(self, server: Server, cfg: Mapping, server_key: str, prefill_len: int, decode_len: int) -> System:
+        key = _key((server_key, cfg, prefill_len, decode_len))
+        built = self._systems.get(key)
+        if built is None:
+            cfg = {k: v for k, v in cfg.items() if k not in ("model", "eval_len")}
+            cfg["eval_len"] = [prefill_len, decode_len]
+            built = build_system(server, cfg, self.model, self.constants)
+            self._systems[key] = built
+        return built
+
+    # ---- one point -----------------------------------------------------------------------------
+    def evaluate(self, point: DesignPoint) -> Result:
+        srv = self.server(point.chip, point.package, point.server)
+        sys_ = self.system(srv, point.system, _key((point.chip, point.package, point.server)),
+                           point.prefill_len, point.decode_len)
+        B = point.batch
+        reasons = [*srv.package.chip.reasons, *srv.package.reasons, *srv.reasons, *sys_.reasons]
+        if point.mapping == "default" and sys_.default_mapping is not None:
+            mapping = default_mapping_point(sys_, B)
+            map_v = {"map_memory_bytes": 0.0, "map_invalid": -1.0}   # §12.2: no fit filter
+            perf = evaluate_point(sys_, mapping, B, fidelity=self.fidelity)
+        elif point.mapping == "best":
+            perf, map_v = self._best(sys_, B, point.best_for)
+            mapping = perf.mapping
+        elif point.mapping == "explicit":
+            mapping, map_v, map_reasons = explicit_mapping(sys_, point.p or 1, point.micro_batch or 1,
+                                                           point.prefill_micro_batch or 1, B)
+            reasons += map_reasons
+            perf = evaluate_point(sys_, mapping, B, fidelity=self.fidelity)
+        else:
+            raise ValueError(f"unknown mapping mode {point.mapping!r} (allowed: {', '.join(MAPPING_MODES)})")
+        if map_v.get("map_memory_bytes", 0) > 0:
+            reasons.append("model + KV cache do not fit the memory of the stages used")
+        violations = full_violations(srv.package.chip.violations, srv.package.violations, srv.violations,
+                                     sys_.violations, map_v)
+        return Result(metrics=self._metrics(sys_, perf), violations=violations, reasons=tuple(reasons),
+                      design=self._design(point, sys_, perf), perf=perf)
+
+    def evaluate_many(self, points: Sequence[DesignPoint]) -> list[Result]:
+        return [self.evaluate(p) for p in points]
+
+    def _best(self, sys_: System, batch: int, best_for: str) -> tuple[PerfResult, dict[str, float]]:
+        """§12.3-style inner enumeration: the first mapping with the strictly best ``best_for`` metric."""
+        direction = METRICS[best_for][0]
+        candidates = enumerate_mappings(sys_, batch)
+        if not candidates:   # nothing fits: score the widest stage layout and report the memory shortfall
+            cands = stage_candidates(sys_)
+            c = cands[0] if cands else None
+            mapping = MappingPoint(c.t if c else sys_.num_chips, c.p if c else 1, 1, 1)
+            perf = evaluate_point(sys_, mapping, batch, fidelity=self.fidelity)
+            return perf, mapping_violations(sys_, mapping, batch)
+        best, best_value = None, None
+        for m in candidates:
+            perf = evaluate_point(sys_, m, batch, fidelity=self.fidelity)
+            value = self._metrics(sys_, perf)[best_for]
+            if direction == "maximize":
+                value = -value
+            if best is None or value < best_value:
+                best, best_value = perf, value
+        return best, mapping_violations(sys_, best.mapping, batch)
+
+    @staticmethod
+    def _metrics(sys_: System, r: PerfResult) -> dict[str, float]:
+        srv = sys_.server
+        pkg = srv.package
+        chip = pkg.chip
+        ns = sys_.num_servers
+        return {
+            "tco_per_mtoken_usd": r.tco_per_mtoken_usd,
+            "tco_per_token_usd": r.generate_tco_per_token_usd,
+            "prefill_tco_per_token_usd": r.prefill_tco_per_token_usd,
+            "ttft_s": r.prefill_latency_s,
+            "tpot_s": r.tpot_s,
+            "e2e_latency_s": r.e2e_latency_s,
+            "decode_latency_s": r.decode_latency_s,
+            "throughput_tok_per_s": r.decode_throughput_tok_per_s,
+            "prefill_throughput_tok_per_s": r.prefill_throughput_tok_per_s,
+            "throughput_per_chip_tok_per_s": r.decode_throughput_per_chip,
+            "prefill_utilization": r.prefill_utilization,
+            "decode_utilization": r.decode_utilization,
+            "utilization": r.utilization,
+            "power_w": r.avg_server_power_w * ns,
+            "prefill_power_w": r.prefill_power_w,
+            "decode_power_w": r.decode_power_w,
+            "energy_per_token_j": (r.prefill_energy_j + r.decode_energy_j) / (r.batch * r.decode_len),
+            "capex_usd": r.capex_usd,
+            "opex_usd": r.opex_usd,
+            "system_cost_usd": srv.cost_usd * ns,
+            "system_tdp_w": sys_.tdp_w,
+            "server_cost_usd": srv.cost_usd,
+            "server_tdp_w": srv.tdp_w,
+            "server_tco_usd": srv.tco.total,
+            "chip_area_mm2": float(chip.area_mm2),
+            "chip_tdp_w": chip.tdp_w,
+            "chip_cost_usd": chip.cost_usd,
+            "die_yield": chip.die_yield,
+            "package_cost_usd": pkg.cost_usd,
+            "package_tdp_w": pkg.tdp_w,
+            "heatsink_max_power_w": srv.heatsink.max_power_w,
+            "system_perf_flops": sys_.perf_flops,
+            "system_memory_bytes": float(sys_.total_mem_bytes),
+            "num_chips": float(sys_.num_chips),
+            "num_servers": float(ns),
+            "prefill_compute_s": r.prefill_compute_s,
+            "prefill_mem_s": r.prefill_mem_s,
+            "prefill_io_s": r.prefill_io_s,
+            "decode_compute_s": r.decode_compute_s,
+            "decode_mem_s": r.decode_mem_s,
+            "decode_io_s": r.decode_io_s,
+        }
+
+    def _design(self, point: DesignPoint, sys_: System, r: PerfResult) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        _flatten("chip", point.chip, out)
+        _flatten("package", point.package, out)
+        _flatten("server", point.server, out)
+        _flatten("system", {k: v for k, v in point.system.items() if k != "model"}, out)
+        m = r.mapping
+        out.update({
+            "chip_id": sys_.server.package.chip.chip_id, "model": self.model.name,
+            "num_servers": sys_.num_servers, "batch": point.batch, "prefill_len": point.prefill_len,
+            "decode_len": point.decode_len, "mapping_mode": point.mapping, "t": m.t, "p": m.p,
+            "micro_batch": m.micro_batch, "prefill_micro_batch": m.prefill_micro_batch,
+            "prefill_bottleneck": r.prefill_bottleneck, "decode_bottleneck": r.decode_bottleneck,
+            "compat": self.fidelity.compat,
+        })
+        return out
+
+
+def finite_or(value: float, fallback: float) -> float:
+    """``value`` if finite, else ``fallback`` (for consumers that cannot take NaN/inf)."""
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else fallback
+
+
+__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "Problem", "Result", "explicit_mapping", "finite_or", "replace"]
