@@ -17,12 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import paths
-from ..config import load_constants, load_hardware
+from ..config import load_constants, load_hardware, load_model, load_system
 from ..fidelity import Fidelity
 from ..hardware.constants import load_constants_dict
 from ..hardware.phase import HardwarePhase, hardware_phase
 from ..hardware.table import TABLE_FORMATS, hardware_row
 from ..tables import write_reference_csv
+from .software import run_software_phase
 
 
 def write_invalid_csv(path: Path, phase: HardwarePhase) -> None:
@@ -37,11 +38,9 @@ def write_invalid_csv(path: Path, phase: HardwarePhase) -> None:
                         *[repr(rec.violations[n]) if n in rec.violations else "" for n in names]])
 
 
-def run_hardware_phase(hw_path: str, constants_path: str, fidelity: Fidelity, console: Console,
+def run_hardware_phase(hw, k, fidelity: Fidelity, console: Console,
                        show_progress: bool = True) -> tuple[HardwarePhase, float]:
-    """Load, then build every server with a progress bar; returns the phase and its CPU seconds."""
-    hw = load_hardware(hw_path)
-    k = load_constants_dict(load_constants(constants_path))
+    """Build every server of a loaded hardware config with a progress bar; returns the phase and CPU seconds."""
     total = len(hw.chips) * len(hw.packages) * len(hw.servers)
     cpu0 = time.process_time()
     with Progress(TextColumn("[bold]hardware[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("servers"),
@@ -74,15 +73,33 @@ def top_reasons(phase: HardwarePhase, n: int = 5) -> list[tuple[str, int]]:
     return counter.most_common(n)
 
 
+def resolve_fidelity(cli_compat: str | None, system_raw: dict | None) -> Fidelity:
+    """``--compat`` wins over the system file's ``compat:`` key; the default is ``corrected``."""
+    if cli_compat:
+        return Fidelity.from_compat(cli_compat)
+    return Fidelity.from_compat((system_raw or {}).get("compat"))
+
+
 def run(args) -> int:
-    console = Console(stderr=False)
-    fidelity = Fidelity.from_compat(args.compat)
+    console = Console()
     hw_path = Path(args.hw)
     stem = hw_path.stem
     out_dir = Path(args.outputs) / stem
-    constants_path = args.constants or str(paths.DEFAULT_CONSTANTS)
+    hw = load_hardware(hw_path)
+    k = load_constants_dict(load_constants(args.constants or paths.DEFAULT_CONSTANTS))
+    software = not args.hardware_only and bool(args.model)
+    system = model = None
+    if software:
+        model = load_model(args.model, model_dir=paths.MODEL_DIR)
+        sys_path = args.sys
+        if sys_path is None:
+            sys_path, fell_back = paths.default_system_for(hw_path)
+            if fell_back:
+                console.print(f"[yellow]no inputs/software/system/{stem}.yaml: using {sys_path}[/]")
+        system = load_system(sys_path)
+    fidelity = resolve_fidelity(args.compat, system.raw if system else None)
 
-    phase, hw_cpu = run_hardware_phase(str(hw_path), constants_path, fidelity, console)
+    phase, hw_cpu = run_hardware_phase(hw, k, fidelity, console)
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = TABLE_FORMATS[args.hw_table_format]
     hw_csv = out_dir / f"{stem}.csv"
@@ -95,9 +112,8 @@ def run(args) -> int:
     for name, count in top_reasons(phase):
         console.print(f"  [yellow]{count:5d}[/] invalid designs violate [bold]{name}[/]")
     written = [hw_csv, invalid_csv]
-    if not args.hardware_only and args.model:
-        from .software import run_software_phase   # the software phase (model.md §10–§15)
-        written += run_software_phase(args, phase, fidelity, out_dir, console)
+    if software:
+        written += run_software_phase(phase, system, model, k, fidelity, out_dir, console)
     elif not args.hardware_only:
         console.print("[dim]no --model given: hardware phase only[/]")
     console.print(f"compat: [bold]{fidelity.compat}[/]")
