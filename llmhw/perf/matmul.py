@@ -1,0 +1,69 @@
+"""Matmul time of one operator on one chip (model.md §13.3): roofline and weight-stationary array."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from llmhw.hardware.chip import Chip
+
+from .errors import UnsupportedFeature
+from .shapes import Operator
+
+ROOFLINE_BYTES_PER_ELEMENT = 2   # §13.3 / §16.1 #5: fixed, regardless of bytes_per_number
+WS_BYTES_PER_ELEMENT = 1
+
+
+@dataclass(frozen=True)
+class MatmulTime:
+    time_s: float
+    t_comp_s: float
+    t_load_s: float
+
+
+def roofline_time(op: Operator, chip_perf_flops: float, compute_perf_efficiency: float,
+                  bandwidth_bytes_per_s: float) -> MatmulTime:
+    """§13.3 roofline: max(ops / (perf·eff), stacks·J·K·2 / bandwidth)."""
+    ops = op.stacks * op.I * op.J * op.K * 2
+    t_comp = ops / (chip_perf_flops * compute_perf_efficiency)
+    t_load = op.stacks * op.J * op.K * 2 / bandwidth_bytes_per_s
+    if op.load_divisor != 1:
+        t_load = t_load / op.load_divisor
+    return MatmulTime(max(t_comp, t_load), t_comp, t_load)
+
+
+def ws_time(op: Operator, chip: Chip, bandwidth_bytes_per_s: float) -> MatmulTime:
+    """§13.3 weight-stationary systolic arrays (compute efficiency not applied; 1 byte per element)."""
+    w, n_sa = chip.sa_width, chip.num_sa
+    stacks, I, J, K = op.stacks, op.I, op.J, op.K
+    if stacks > n_sa:
+        s_core = math.ceil(stacks / n_sa)
+        K_c = K
+    else:
+        s_core = 1
+        K_c = math.ceil(K / math.floor(n_sa / stacks))
+    I_hat = math.ceil(I / chip.acc_depth / 2)
+    J_hat = math.ceil(J / w)
+    K_hat = math.ceil(K_c / w)
+    I_bar = math.ceil(I / I_hat)
+    J_bar = math.ceil(J / J_hat)
+    K_bar = math.ceil(K_c / K_hat)
+    t_load = J_bar * K_bar / (bandwidth_bytes_per_s / n_sa)
+    if op.load_divisor != 1:
+        t_load = t_load / op.load_divisor
+    t_comp = math.ceil(max(2 * w + I_bar, 2 * I_bar) / 2) / chip.freq_hz
+    time = s_core * (t_load + t_comp + (I_hat * J_hat * K_hat - 1) * max(t_load, t_comp))
+    return MatmulTime(time, t_comp, t_load)
+
+
+def matmul_time(op: Operator, chip: Chip, compute_perf_efficiency: float, bandwidth_bytes_per_s: float) -> MatmulTime:
+    """§13.3 by the chip's dataflow (``llmcompass`` needs an external simulator: out of scope, §13.11)."""
+    if chip.dataflow == "roofline":
+        return roofline_time(op, chip.perf_flops, compute_perf_efficiency, bandwidth_bytes_per_s)
+    if chip.dataflow == "WS":
+        return ws_time(op, chip, bandwidth_bytes_per_s)
+    raise UnsupportedFeature(unsupported_dataflow_message(chip.dataflow))
+
+
+def unsupported_dataflow_message(dataflow: str) -> str:
+    return (f"chip dataflow {dataflow!r} cannot be evaluated analytically (allowed: 'roofline', 'WS'; "
+            "'llmcompass' needs the external simulator, model.md §13.11)")

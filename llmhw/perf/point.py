@@ -1,0 +1,162 @@
+"""Performance of one point: a system, a mapping, a batch and the eval lengths (model.md §13, §15.2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from llmhw.fidelity import CORRECTED, Fidelity
+from llmhw.hardware.tco import TCO
+from llmhw.workload.mapping import DynamicPrefill, MappingPoint, dynamic_prefill
+from llmhw.workload.system import System
+
+from .cost import token_cost
+from .energy import generate_iterations, iteration_energy_pj, prefill_iterations, stage_energy_j
+from .latency import (MicroBatchLatency, generate_latency_s, micro_batch_latency, prefill_latency_s,
+                      time_per_token_s)
+
+
+@dataclass(frozen=True)
+class PerfResult:
+    """All metrics of one evaluated point (SI units; $ for money).
+
+    ``prefill_latency_s`` is the TTFT T_p; ``decode_latency_s`` is T_g; ``tpot_s`` is τ, the average time
+    per output token; the TCO per token figures follow §13.9 (reference or corrected accounting).
+    """
+
+    batch: int
+    prefill_len: int
+    decode_len: int
+    mapping: MappingPoint
+    prefill_latency_s: float
+    decode_latency_s: float
+    tpot_s: float
+    e2e_latency_s: float
+    prefill_throughput_tok_per_s: float
+    decode_throughput_tok_per_s: float
+    decode_throughput_per_chip: float
+    prefill_utilization: float
+    decode_utilization: float
+    utilization: float
+    prefill_energy_j: float
+    decode_energy_j: float
+    prefill_power_w: float
+    decode_power_w: float
+    avg_server_power_w: float
+    tco: TCO
+    prefill_tco_per_token_usd: float
+    generate_tco_per_token_usd: float
+    tco_per_mtoken_usd: float
+    capex_usd: float
+    opex_usd: float
+    prefill_io_s: float
+    prefill_compute_s: float
+    prefill_mem_s: float
+    decode_io_s: float
+    decode_compute_s: float
+    decode_mem_s: float
+    prefill_mb_compute_s: float
+    prefill_mb_communication_s: float
+    decode_mb_compute_s: float
+    decode_mb_communication_s: float
+    prefill_bottleneck: str
+    decode_bottleneck: str
+    prefill_micro_batch_latency: MicroBatchLatency
+    decode_micro_batch_latency: MicroBatchLatency
+
+
+def evaluate_point(system: System, mapping: MappingPoint, batch: int, prefill_len: int | None = None,
+                   decode_len: int | None = None, fidelity: Fidelity | None = None) -> PerfResult:
+    """§13: latency, throughput, utilisation, energy, power and TCO per token of one point.
+
+    ``prefill_len``/``decode_len`` default to the system's eval_len; other values re-target the system.
+    """
+    fidelity = CORRECTED if fidelity is None else fidelity
+    if prefill_len is not None and prefill_len != system.prefill_len or \
+            decode_len is not None and decode_len != system.decode_len:
+        system = replace(system, prefill_len=system.prefill_len if prefill_len is None else prefill_len,
+                         decode_len=system.decode_len if decode_len is None else decode_len)
+    model = system.model
+    P, G, B = system.prefill_len, system.decode_len, batch
+    t, p, mb, pmb = mapping.t, mapping.p, mapping.micro_batch, mapping.prefill_micro_batch
+
+    mbl_p = micro_batch_latency(system, t, p, True, pmb, fidelity)
+    dyn = dynamic_prefill(system, B)
+    if dyn is None:
+        T_p = prefill_latency_s(mbl_p, B, pmb)
+        throughput_p = B * P / T_p
+        util_p = model.prefill_flops(P, fidelity.glu_in_flops) * B / (system.perf_flops * T_p)
+        E_p = stage_energy_j(iteration_energy_pj(system, t, True, pmb, fidelity), prefill_iterations(B, pmb))
+        power_p = E_p / T_p + system.other_tdp_w
+    else:
+        T_p, throughput_p, util_p, E_p, power_p = _dynamic_prefill(system, dyn, fidelity)
+
+    mbl_g = micro_batch_latency(system, t, p, False, mb, fidelity)
+    tau = time_per_token_s(mbl_g, B, mb)
+    T_g = generate_latency_s(mbl_g, tau, G)
+    throughput_g = B / tau
+    util_g = throughput_g * model.generate_flops(P + G / 2, fidelity.glu_in_flops) / system.perf_flops
+
+    E_g = stage_energy_j(iteration_energy_pj(system, t, False, mb, fidelity), generate_iterations(B, mb, G))
+    power_g = E_g / T_g + system.other_tdp_w
+
+    cost = token_cost(system, B, T_p, T_g, util_p, util_g, power_p, power_g, fidelity)
+    ns = system.num_servers
+    p_io, p_comp, p_mem = mbl_p.breakdown(T_p)
+    g_io, g_comp, g_mem = mbl_g.breakdown(T_g)
+    L = model.num_layers
+    return PerfResult(
+        batch=B, prefill_len=P, decode_len=G, mapping=mapping,
+        prefill_latency_s=T_p, decode_latency_s=T_g, tpot_s=tau, e2e_latency_s=T_p + T_g,
+        prefill_throughput_tok_per_s=throughput_p, decode_throughput_tok_per_s=throughput_g,
+        decode_throughput_per_chip=throughput_g / system.num_chips,
+        prefill_utilization=util_p, decode_utilization=util_g, utilization=cost.utilization,
+        prefill_energy_j=E_p, decode_energy_j=E_g, prefill_power_w=power_p, decode_power_w=power_g,
+        avg_server_power_w=cost.avg_server_power_w, tco=cost.tco,
+        prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
+        generate_tco_per_token_usd=cost.generate_tco_per_token_usd,
+        tco_per_mtoken_usd=cost.generate_tco_per_token_usd * 1e6,
+        capex_usd=cost.tco.fix_part * ns, opex_usd=cost.tco.power_part * ns,
+        prefill_io_s=p_io, prefill_compute_s=p_comp, prefill_mem_s=p_mem,
+        decode_io_s=g_io, decode_compute_s=g_comp, decode_mem_s=g_mem,
+        prefill_mb_compute_s=mbl_p.compute_s, prefill_mb_communication_s=mbl_p.communication_s,
+        decode_mb_compute_s=mbl_g.compute_s, decode_mb_communication_s=mbl_g.communication_s,
+        prefill_bottleneck=mbl_p.bottleneck(L, fidelity.bottleneck_tie_label),
+        decode_bottleneck=mbl_g.bottleneck(L, fidelity.bottleneck_tie_label),
+        prefill_micro_batch_latency=mbl_p, decode_micro_batch_latency=mbl_g,
+    )
+
+
+def sub_system_view(system: System, dyn: DynamicPrefill, fidelity: Fidelity) -> System:
+    """§14: the system seen by one prefill sub-system. The reference changes only ``num_servers`` (peak FLOPs,
+    other_tdp and memory stay the full system's); with ``dynamic_prefill_fix`` (§16.2 #2) the sub-system's own
+    derived totals are used."""
+    s = dyn.sub_servers
+    if not fidelity.dynamic_prefill_fix:
+        return replace(system, num_servers=s)
+    srv = system.server
+    tdp, core = s * srv.tdp_w, s * srv.core_tdp_w
+    return replace(system, num_servers=s, perf_flops=s * srv.perf_flops, tdp_w=tdp, core_tdp_w=core,
+                   other_tdp_w=tdp - core, num_chips=s * srv.num_chips, num_packages=s * srv.num_packages,
+                   total_mem_bytes=s * srv.total_mem_bytes)
+
+
+def _dynamic_prefill(system: System, dyn: DynamicPrefill, fidelity: Fidelity):
+    """§14 prefill by k sub-systems: (T_p, throughput_p, util_p, E_p, power_p).
+
+    The sub-system runs mapping (t_s, p = 1, B_s, B_s) on batch B_s (one iteration). Reference: util over the
+    full peak, power_p = k × (E_sub/T_p + other_tdp_full), throughput of one sub-system (B_s·P/T_p). Fixed
+    (§16.2 #2): util over the sub-system's peak (× k), other_tdp added once, throughput of all k sub-systems.
+    E_p is the energy of all k sub-systems in both modes.
+    """
+    view = sub_system_view(system, dyn, fidelity)
+    P, Bs, k = system.prefill_len, dyn.batch, dyn.k
+    mbl = micro_batch_latency(view, dyn.t, 1, True, Bs, fidelity)
+    T_p = prefill_latency_s(mbl, Bs, Bs)
+    util_p = system.model.prefill_flops(P, fidelity.glu_in_flops) * Bs / (view.perf_flops * T_p)
+    E_sub = stage_energy_j(iteration_energy_pj(view, dyn.t, True, Bs, fidelity), prefill_iterations(Bs, Bs))
+    if fidelity.dynamic_prefill_fix:
+        power_p = k * (E_sub / T_p) + system.other_tdp_w
+        throughput_p = k * Bs * P / T_p
+    else:
+        power_p = k * (E_sub / T_p + view.other_tdp_w)
+        throughput_p = Bs * P / T_p
+    return T_p, throughput_p, util_p, k * E_sub, power_p

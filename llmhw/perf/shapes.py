@@ -1,0 +1,64 @@
+"""Per-layer operator shapes of one micro-batch on one chip (model.md §13.2).
+
+Each operator multiplies a left operand (…, I, J) by a right operand (…, J, K) that is loaded from
+memory; ``stacks`` is the product of the leading dims. The reference ignores GQA here (§16.1 #4); with
+``fidelity.gqa_in_perf_shapes`` (§16.2 #3) the QKV output columns are ceil((d_at + 2·d_at/G_kv)/t) and
+the K/V loads of QKᵀ and S·V are divided by G_kv (``load_divisor``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from llmhw.fidelity import Fidelity
+from llmhw.workload.model import Model
+
+OPERATOR_NAMES = ("qkv", "qk", "sv", "attn_out", "fc1", "fc2")
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    stacks: int
+    I: float
+    J: float
+    K: float
+    kv_bandwidth: bool           # loaded at kv_bw (attention) rather than w_bw (weights)
+    load_divisor: float = 1      # G_kv for the K/V loads when GQA is in the shapes (corrected)
+
+
+def context_len(prefill: bool, prefill_len: int, decode_len: int) -> float:
+    """§13.2: c = P in prefill, P + G/2 in generate (may be fractional)."""
+    return prefill_len if prefill else prefill_len + decode_len / 2
+
+
+def rows(prefill: bool, micro_batch: int, prefill_len: int) -> int:
+    """§13.1: activation rows R = P × pmb (prefill) or mb (generate)."""
+    return prefill_len * micro_batch if prefill else micro_batch
+
+
+def qkv_columns(model: Model, t: float, fidelity: Fidelity) -> int:
+    d_at = model.d_attn
+    if fidelity.gqa_in_perf_shapes:
+        return math.ceil((d_at + 2 * d_at / model.heads_per_kv_cache) / t)
+    return math.ceil(3 * d_at / t)
+
+
+def operator_shapes(model: Model, t: float, prefill: bool, micro_batch: int, prefill_len: int,
+                    decode_len: int, fidelity: Fidelity) -> tuple[Operator, ...]:
+    """§13.2 table: QKV, QKᵀ, S·V, attention output, FC1 (gated: two stacks), FC2."""
+    R = rows(prefill, micro_batch, prefill_len)
+    c = context_len(prefill, prefill_len, decode_len)
+    I_att = prefill_len if prefill else 1
+    d, d_at = model.d, model.d_attn
+    cols_at = math.ceil(d_at / t)
+    cols_ff = math.ceil(model.d_ff / t)
+    kv_div = model.heads_per_kv_cache if fidelity.gqa_in_perf_shapes else 1
+    return (
+        Operator("qkv", 1, R, d, qkv_columns(model, t, fidelity), False),
+        Operator("qk", micro_batch, I_att, cols_at, c, True, kv_div),
+        Operator("sv", micro_batch, I_att, c, cols_at, True, kv_div),
+        Operator("attn_out", 1, R, cols_at, d, False),
+        Operator("fc1", 2 if model.gated else 1, R, d, cols_ff, False),
+        Operator("fc2", 1, R, cols_ff, d, False),
+    )

@@ -1,0 +1,208 @@
+"""Batch sweep with the four per-batch optima (model.md §12.3) and the software phase (§0, §15.2).
+
+The exhaustive sweep uses the vectorised evaluation of :mod:`llmhw.perf.vector`; :func:`sweep_system_scalar`
+is the plain loop over :func:`~llmhw.perf.point.evaluate_point` it must agree with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from llmhw.fidelity import Fidelity
+from llmhw.hardware.constants import Constants
+from llmhw.hardware.server import Server
+from llmhw.workload.mapping import MappingPoint, mappings_for_batch
+from llmhw.workload.model import Model
+from llmhw.workload.system import System, build_system
+
+from .point import PerfResult, evaluate_point
+
+#: §12.3 goals of the optima, with the PerfResult field each minimises.
+GOALS: dict[str, str] = {
+    "prefill_lat": "prefill_latency_s",
+    "prefill_tco": "prefill_tco_per_token_usd",
+    "generate_lat": "decode_latency_s",
+    "generate_tco": "generate_tco_per_token_usd",
+}
+#: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
+TABLE_GOALS: dict[str, str] = {"prefill_lat": "prefill_lat", "decoding_lat": "generate_lat", "tco": "generate_tco"}
+TARGET_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The best mapping of one batch for one goal and the metrics written to the optima table."""
+
+    goal: str
+    batch: int
+    mapping: MappingPoint
+    prefill_latency_s: float
+    decode_latency_s: float
+    prefill_throughput_tok_per_s: float
+    decode_throughput_tok_per_s: float
+    prefill_utilization: float
+    decode_utilization: float
+    prefill_power_w: float
+    decode_power_w: float
+    prefill_tco_per_token_usd: float
+    generate_tco_per_token_usd: float
+
+    def metric(self) -> float:
+        return getattr(self, GOALS[self.goal])
+
+    @classmethod
+    def from_result(cls, goal: str, r: PerfResult) -> "Optimum":
+        return cls(goal=goal, batch=r.batch, mapping=r.mapping, prefill_latency_s=r.prefill_latency_s,
+                   decode_latency_s=r.decode_latency_s,
+                   prefill_throughput_tok_per_s=r.prefill_throughput_tok_per_s,
+                   decode_throughput_tok_per_s=r.decode_throughput_tok_per_s,
+                   prefill_utilization=r.prefill_utilization, decode_utilization=r.decode_utilization,
+                   prefill_power_w=r.prefill_power_w, decode_power_w=r.decode_power_w,
+                   prefill_tco_per_token_usd=r.prefill_tco_per_token_usd,
+                   generate_tco_per_token_usd=r.generate_tco_per_token_usd)
+
+
+@dataclass(frozen=True)
+class SystemSweep:
+    """The optima of one valid system: ``optima[goal][batch]`` (a batch without mappings is absent)."""
+
+    server_index: int
+    system_index: int
+    system: System
+    optima: Mapping[str, Mapping[int, Optimum]]
+
+
+def sweep_system_scalar(system: System, fidelity: Fidelity) -> dict[str, dict[int, Optimum]]:
+    """§12.3 with one :func:`evaluate_point` per mapping: strict minimum, first mapping wins ties."""
+    optima: dict[str, dict[int, Optimum]] = {g: {} for g in GOALS}
+    for B in system.batches:
+        best: dict[str, PerfResult] = {}
+        for mapping in mappings_for_batch(system, B):
+            r = evaluate_point(system, mapping, B, fidelity=fidelity)
+            for goal, field in GOALS.items():
+                if goal not in best or getattr(r, field) < getattr(best[goal], field):
+                    best[goal] = r
+        for goal, r in best.items():
+            optima[goal][B] = Optimum.from_result(goal, r)
+    return optima
+
+
+def sweep_system(system: System, fidelity: Fidelity, vectorized: bool = True) -> dict[str, dict[int, Optimum]]:
+    """§12.3 optima of one system (vectorised unless ``vectorized`` is False)."""
+    if not vectorized:
+        return sweep_system_scalar(system, fidelity)
+    from .vector import sweep_system_vector
+    return sweep_system_vector(system, fidelity)
+
+
+def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,
+              constants: Constants, fidelity: Fidelity, vectorized: bool = True) -> list[SystemSweep]:
+    """§0 software phase core: every server (in order) × every expanded system configuration (in order);
+    systems with insufficient memory are dropped. ``system_index`` counts every configuration."""
+    if model is not None and not isinstance(model, Model):
+        model = Model.from_dict(model)
+    out = []
+    for si, server in enumerate(servers):
+        for ci, cfg in enumerate(system_cfgs):
+            system = build_system(server, cfg, model, constants)
+            if not system.valid:
+                continue
+            out.append(SystemSweep(si, ci, system, sweep_system(system, fidelity, vectorized)))
+    return out
+
+
+# ---- tables -----------------------------------------------------------------------------------------
+
+OPTIMA_COLUMNS = ("server", "system", "num_servers", "input_len", "output_len", "opt_goal", "batch", "t", "p",
+                  "micro_batch", "prefill_micro_batch", "prefill_sec", "decoding_sec", "prefill_throughput",
+                  "generate_throughput", "prefill_utilization", "generate_utilization", "prefill_power_w",
+                  "generate_power_w", "prefill_tco_per_token", "generate_tco_per_token")
+PERFORMANCE_COLUMNS = ("opt_goal", "input_len", "output_len", "batch", "prefill_sec", "decoding_sec",
+                       "tco_per_Mtoken", "prefill_io_sec", "prefill_compute_sec", "prefill_mem_sec",
+                       "decoding_io_sec", "decoding_compute_sec", "decoding_mem_sec", "capex", "opex")
+
+
+def optima_rows(sweeps: Iterable[SystemSweep]) -> list[dict[str, Any]]:
+    """One row per valid system × goal (prefill_lat, prefill_tco, generate_lat, generate_tco) × batch."""
+    rows = []
+    for sw in sweeps:
+        s = sw.system
+        for goal in GOALS:
+            for B, o in sw.optima[goal].items():
+                m = o.mapping
+                rows.append({
+                    "server": sw.server_index, "system": sw.system_index, "num_servers": s.num_servers,
+                    "input_len": s.prefill_len, "output_len": s.decode_len, "opt_goal": goal, "batch": B,
+                    "t": m.t, "p": m.p, "micro_batch": m.micro_batch, "prefill_micro_batch": m.prefill_micro_batch,
+                    "prefill_sec": o.prefill_latency_s, "decoding_sec": o.decode_latency_s,
+                    "prefill_throughput": o.prefill_throughput_tok_per_s,
+                    "generate_throughput": o.decode_throughput_tok_per_s,
+                    "prefill_utilization": o.prefill_utilization, "generate_utilization": o.decode_utilization,
+                    "prefill_power_w": o.prefill_power_w, "generate_power_w": o.decode_power_w,
+                    "prefill_tco_per_token": o.prefill_tco_per_token_usd,
+                    "generate_tco_per_token": o.generate_tco_per_token_usd,
+                })
+    return rows
+
+
+def performance_row(table_goal: str, r: PerfResult) -> dict[str, Any]:
+    """§15.2 one row of the performance table from a full PerfResult."""
+    return {
+        "opt_goal": table_goal, "input_len": r.prefill_len, "output_len": r.decode_len, "batch": r.batch,
+        "prefill_sec": r.prefill_latency_s, "decoding_sec": r.decode_latency_s,
+        "tco_per_Mtoken": r.generate_tco_per_token_usd * 1e6,
+        "prefill_io_sec": r.prefill_io_s, "prefill_compute_sec": r.prefill_compute_s,
+        "prefill_mem_sec": r.prefill_mem_s, "decoding_io_sec": r.decode_io_s,
+        "decoding_compute_sec": r.decode_compute_s, "decoding_mem_sec": r.decode_mem_s,
+        "capex": r.capex_usd, "opex": r.opex_usd,
+    }
+
+
+def choose_system(group: Sequence[SystemSweep], optimum_goal: str) -> SystemSweep | None:
+    """§15.2: the system with the strictly smallest metric at the target batch 8 (first on ties).
+
+    The reference aborts when no system of the group has a batch-8 entry; here the group gets no rows.
+    """
+    best, best_v = None, None
+    for sw in group:
+        o = sw.optima[optimum_goal].get(TARGET_BATCH)
+        if o is None:
+            continue
+        v = o.metric()
+        if best is None or v < best_v:
+            best, best_v = sw, v
+    return best
+
+
+def performance_rows(sweeps: Sequence[SystemSweep], fidelity: Fidelity) -> list[dict[str, Any]]:
+    """§15.2: goals (prefill_lat, decoding_lat, tco) outer, eval_len groups (first appearance) inner."""
+    groups: dict[tuple[int, int], list[SystemSweep]] = {}
+    for sw in sweeps:
+        groups.setdefault(sw.system.eval_len, []).append(sw)
+    rows = []
+    for table_goal, optimum_goal in TABLE_GOALS.items():
+        for group in groups.values():
+            max_batch = group[0].system.max_batch
+            chosen = choose_system(group, optimum_goal)
+            if chosen is None:
+                continue
+            B = 1
+            while B <= max_batch:
+                o = chosen.optima[optimum_goal].get(B)
+                if o is not None:
+                    r = evaluate_point(chosen.system, o.mapping, B, fidelity=fidelity)
+                    rows.append(performance_row(table_goal, r))
+                B *= 2
+    return rows
+
+
+def software_phase(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,
+                   fidelity: Fidelity, constants: Constants, vectorized: bool = True
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """§0 software phase: (performance-table rows §15.2, optima-table rows), Python values.
+
+    ``system_cfgs`` are the expanded system configurations (§0 pre-processing then EXPAND); ``model`` may
+    be None when each configuration carries its ``model`` key.
+    """
+    sweeps = sweep_all(servers, system_cfgs, model, constants, fidelity, vectorized)
+    return performance_rows(sweeps, fidelity), optima_rows(sweeps)
