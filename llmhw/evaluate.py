@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from .errors import ConfigError
 from .fidelity import Fidelity
 from .hardware.chip import build_chip
@@ -21,6 +23,7 @@ from .hardware.constants import Constants, load_constants_dict
 from .hardware.package import build_package
 from .hardware.server import Server, build_server
 from .perf.point import PerfResult, evaluate_point
+from .perf.vector import evaluate_grid
 from .violations import full_violations
 from .workload.mapping import (MappingPoint, default_mapping_point, enumerate_mappings, mapping_violations,
                                stage_candidates)
@@ -28,6 +31,17 @@ from .workload.model import Model
 from .workload.system import System, build_system
 
 MAPPING_MODES = ("explicit", "best", "default")
+
+#: Metrics the vectorised mapping grid computes directly (metric → Grid field), for ``mapping='best'``.
+#: Per-token TCO and throughput-per-chip rank mappings exactly as the grid fields they scale.
+_GRID_FIELDS = {
+    "tco_per_mtoken_usd": "generate_tco_per_token_usd", "tco_per_token_usd": "generate_tco_per_token_usd",
+    "prefill_tco_per_token_usd": "prefill_tco_per_token_usd", "ttft_s": "prefill_latency_s",
+    "tpot_s": "tpot_s", "decode_latency_s": "decode_latency_s",
+    "throughput_tok_per_s": "decode_throughput_tok_per_s", "throughput_per_chip_tok_per_s": "decode_throughput_tok_per_s",
+    "prefill_throughput_tok_per_s": "prefill_throughput_tok_per_s", "prefill_utilization": "prefill_utilization",
+    "decode_utilization": "decode_utilization",
+}
 
 #: Every metric of a :class:`Result`: name → (direction, unit, description). Names carry SI units.
 METRICS: dict[str, tuple[str, str, str]] = {
@@ -160,6 +174,7 @@ class Problem:
         self.fidelity = fidelity
         self._servers: dict[str, Server] = {}
         self._systems: dict[str, System] = {}
+        self._grids: dict[int, tuple[System, Any]] = {}
 
     # ---- hardware and system, memoized ---------------------------------------------------------
     def server(self, chip: Mapping, package: Mapping, server: Mapping) -> Server:
@@ -219,15 +234,26 @@ class Problem:
         return [self.evaluate(p) for p in points]
 
     def _best(self, sys_: System, batch: int, best_for: str) -> tuple[PerfResult, dict[str, float]]:
-        """§12.3-style inner enumeration: the first mapping with the strictly best ``best_for`` metric."""
+        """§12.3-style inner enumeration: the first mapping with the strictly best ``best_for`` metric.
+
+        Uses the vectorised grid of all §12.1 mappings of the system (cached per system) when the metric is
+        one it computes; otherwise, or when the grid is unavailable, the scalar loop.
+        """
         direction = METRICS[best_for][0]
-        candidates = enumerate_mappings(sys_, batch)
-        if not candidates:   # nothing fits: score the widest stage layout and report the memory shortfall
-            cands = stage_candidates(sys_)
+        enum_sys = replace(sys_, default_mapping=None) if sys_.default_mapping is not None else sys_
+        candidates = None
+        index = self._grid_best(enum_sys, batch, best_for, direction)
+        if index is None:
+            candidates = enumerate_mappings(enum_sys, batch)
+        if index is None and not candidates:   # nothing fits: score the widest layout, report the shortfall
+            cands = stage_candidates(enum_sys)
             c = cands[0] if cands else None
             mapping = MappingPoint(c.t if c else sys_.num_chips, c.p if c else 1, 1, 1)
             perf = evaluate_point(sys_, mapping, batch, fidelity=self.fidelity)
             return perf, mapping_violations(sys_, mapping, batch)
+        if index is not None:
+            best = evaluate_point(sys_, index, batch, fidelity=self.fidelity)
+            return best, mapping_violations(sys_, best.mapping, batch)
         best, best_value = None, None
         for m in candidates:
             perf = evaluate_point(sys_, m, batch, fidelity=self.fidelity)
@@ -237,6 +263,28 @@ class Problem:
             if best is None or value < best_value:
                 best, best_value = perf, value
         return best, mapping_violations(sys_, best.mapping, batch)
+
+    def _grid_best(self, sys_: System, batch: int, best_for: str, direction: str) -> MappingPoint | None:
+        """The first best mapping of ``batch`` from the vectorised grid, or None to use the scalar loop."""
+        field_name = _GRID_FIELDS.get(best_for)
+        if field_name is None:
+            return None
+        key = id(sys_)
+        entry = self._grids.get(key)
+        if entry is None:
+            entry = (sys_, evaluate_grid(sys_, self.fidelity))
+            self._grids[key] = entry
+        grid = entry[1]
+        if grid is None:
+            return None
+        seg = next((s for s in grid.segments if s[0] == batch), None)
+        if seg is None or seg[2] <= seg[1]:
+            return None
+        values = getattr(grid, field_name)[seg[1]:seg[2]]
+        if np.isnan(values).any():
+            return None
+        offset = int(np.argmax(values) if direction == "maximize" else np.argmin(values))
+        return grid.mapping(seg[1] + offset)
 
     @staticmethod
     def _metrics(sys_: System, r: PerfResult) -> dict[str, float]:

@@ -79,3 +79,28 @@ def test_too_few_servers_violate_memory(inputs):
     # one server holds 4 packages × (6 HBM stacks × 16 GiB + 300 MB SRAM) = 413516860416 B
     assert r.violations["sys_memory_bytes"] == 1056964608000 - 413516860416
     assert not r.feasible and r.reasons
+
+
+@pytest.mark.parametrize("metric", ["tco_per_mtoken_usd", "ttft_s", "tpot_s", "throughput_tok_per_s",
+                                    "decode_utilization", "energy_per_token_j"])
+def test_best_mapping_grid_equals_scalar_enumeration(inputs, metric):
+    """mapping='best' (vectorised grid where possible) picks the same first-best mapping as a plain loop."""
+    from llmhw.evaluate import METRICS
+    from llmhw.perf.point import evaluate_point
+    from llmhw.workload.mapping import enumerate_mappings
+
+    hw, sy, model, k, sysc = inputs
+    enum_sys = {key: v for key, v in sysc.items() if key != "default_mapping"}
+    prob = Problem(hw, sy, model, k, CORRECTED)
+    best = prob.evaluate(point(inputs, system=enum_sys, batch=16, mapping="best", best_for=metric))
+    srv = prob.server(hw.chips[0], hw.packages[0], hw.servers[0])
+    sys_ = next(iter(prob._systems.values()))
+    sign = -1 if METRICS[metric][0] == "maximize" else 1
+    winner, value = None, None
+    for m in enumerate_mappings(sys_, 16):
+        v = sign * prob._metrics(sys_, evaluate_point(sys_, m, 16, fidelity=CORRECTED))[metric]
+        if winner is None or v < value:
+            winner, value = m, v
+    assert srv is sys_.server
+    assert (best.design["t"], best.design["p"], best.design["micro_batch"],
+            best.design["prefill_micro_batch"]) == (winner.t, winner.p, winner.micro_batch, winner.prefill_micro_batch)
