@@ -1,0 +1,63 @@
+"""One evaluation turned into what Optuna and the study store: values, constraints, user attrs.
+
+Optuna never sees NaN/inf: objectives are sanitised (:meth:`Objective.sanitise`), constraint values
+compressed and bounded (:func:`~llmhw.search.constraints.to_optuna`); the honest numbers stay in the
+user attrs (non-finite ones as strings such as ``"inf"``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .constraints import ConstraintSet, to_optuna
+from .objectives import Objective
+
+
+@dataclass(frozen=True)
+class Outcome:
+    values: tuple[float, ...] | None       # None: the evaluation failed (trial FAIL)
+    constraints: dict[str, float]          # name → value for Optuna
+    user_attrs: dict[str, Any]
+    feasible: bool
+
+
+def attr_value(v: Any) -> Any:
+    """A JSON-safe attribute value: finite floats as floats, non-finite as strings."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else repr(v)
+    if isinstance(v, Mapping):
+        return {str(k): attr_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [attr_value(x) for x in v]
+    try:
+        f = float(v)  # numpy scalars
+    except (TypeError, ValueError):
+        return repr(v)
+    return attr_value(int(f) if f.is_integer() and "int" in type(v).__name__ else f)
+
+
+def from_result(result: Any, objectives: list[Objective], constraints: ConstraintSet,
+                compat: str) -> Outcome:
+    metrics = result.metrics
+    raw = [float(metrics.get(o.name, math.nan)) for o in objectives]
+    values = tuple(o.sanitise(v) for o, v in zip(objectives, raw))
+    amounts = constraints.amounts(result.violations, metrics, raw)
+    feasible = ConstraintSet.feasible(amounts)
+    attrs: dict[str, Any] = {str(k): attr_value(v) for k, v in metrics.items()}
+    attrs["feasible"] = feasible
+    attrs["violations"] = {k: attr_value(v) for k, v in amounts.items()}
+    attrs["design"] = attr_value(dict(result.design))
+    if result.reasons:
+        attrs["reasons"] = [str(r) for r in result.reasons]
+    attrs["fidelity"] = compat
+    return Outcome(values, {n: to_optuna(a) for n, a in amounts.items()}, attrs, feasible)
+
+
+def failed(error: BaseException, tb: str, compat: str) -> Outcome:
+    return Outcome(None, {}, {"feasible": False, "error": f"{type(error).__name__}: {error}",
+                              "traceback": tb[-4000:], "fidelity": compat}, False)

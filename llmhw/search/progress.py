@@ -1,0 +1,70 @@
+"""The rich progress bar of a search: trials, feasible, front size, hypervolume, trials/s, ETA.
+
+The hypervolume shown is measured on the feasible front with every objective normalised to the
+range observed so far among feasible trials (reference point 1.1 in each objective); it is a
+progress indicator, not comparable across studies (the bench uses fixed bounds for that).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeRemainingColumn)
+
+from .pareto import hypervolume, merge_front
+
+
+class FrontTracker:
+    """Incremental feasible front and observed bounds of loss vectors."""
+
+    def __init__(self, n_obj: int):
+        self.front = np.zeros((0, n_obj))
+        self.lo = np.full(n_obj, np.inf)
+        self.hi = np.full(n_obj, -np.inf)
+        self.feasible = 0
+
+    def add(self, losses: np.ndarray) -> None:
+        losses = np.asarray(losses, dtype=float)
+        if len(losses) == 0:
+            return
+        self.feasible += len(losses)
+        self.lo = np.minimum(self.lo, losses.min(axis=0))
+        self.hi = np.maximum(self.hi, losses.max(axis=0))
+        self.front = merge_front(self.front, losses)
+
+    def hypervolume(self) -> float:
+        if len(self.front) == 0:
+            return 0.0
+        return hypervolume(self.front, self.lo, self.hi)
+
+
+class SearchProgress:
+    def __init__(self, console: Console | None, total: int, done: int, label: str, enabled: bool = True):
+        self.enabled = enabled and console is not None
+        self.t0 = time.perf_counter()
+        self.start_done = done
+        if not self.enabled:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("feasible {task.fields[feasible]}"), TextColumn("front {task.fields[front]}"),
+            TextColumn("HV {task.fields[hv]}"), TextColumn("{task.fields[rate]} trials/s"),
+            TimeRemainingColumn(), console=console, transient=False)
+        self.task = self.progress.add_task(label, total=total, completed=done, feasible=0, front=0,
+                                           hv="-", rate="-")
+        self.progress.start()
+
+    def update(self, done: int, tracker: FrontTracker) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        rate = (done - self.start_done) / elapsed if elapsed > 0 else 0.0
+        self.progress.update(self.task, completed=done, feasible=tracker.feasible,
+                             front=len(tracker.front), hv=f"{tracker.hypervolume():.3f}",
+                             rate=f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.progress.stop()

@@ -1,0 +1,236 @@
+"""A study's definition: its inputs, name, stored attributes, and the resume check (issue 4).
+
+A study is self-describing: its user attributes hold the full text of every input file (hardware,
+system, model, constants, space overlay, enqueued designs), the fidelity mode, workload, mapping
+mode, objectives, constraints, the space, the sampler and the tool version — so
+``search.py --study NAME`` rebuilds everything from the study alone. Resuming with inputs that differ
+from the stored ones is refused with the differences shown (``--force`` overrides).
+
+Stored study user attributes (JSON):
+
+- ``llmhw``: ``{"identity": {...}, "run": {...}, "history": [...]}`` — identity = what must match to
+  resume (input texts, compat, workload, mapping, objectives, limits); run = sampler, seed, batch
+  size, trials budget, versions;
+- for people and dashboards: ``model``, ``workload``, ``fidelity``, ``objectives``, ``constraints``,
+  ``space`` (dimension list), ``tool_version``.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from llmhw import __version__
+from llmhw.config import (HardwareConfig, SystemConfig, load_yaml_text, validate_constants,
+                          validate_hardware, validate_model, validate_system)
+from llmhw.config.loader import read_text
+from llmhw.errors import ConfigError, UsageError
+from llmhw.fidelity import DEFAULT_COMPAT, Fidelity
+
+from .constraints import ConstraintSet, parse_limits
+from .objectives import Objective, parse_objectives
+from .overlay import SpaceFile, apply, parse_space_text
+from .space import SearchSpace
+
+ATTR = "llmhw"
+
+
+@dataclass(frozen=True)
+class InputText:
+    path: str
+    text: str
+
+    @classmethod
+    def read(cls, path: str | Path) -> "InputText":
+        return cls(str(path), read_text(path))
+
+
+@dataclass(frozen=True)
+class StudyInputs:
+    """Everything that defines a study's problem (must match to resume it)."""
+    hw: InputText
+    system: InputText
+    model: InputText
+    constants: InputText
+    space: InputText | None
+    enqueue: InputText | None
+    compat: str | None          # None: the system file's ``compat`` or the default
+    workload: tuple[int, int]
+    mapping: str
+    objectives: tuple[str, ...]
+    limits: dict = field(default_factory=dict)
+
+    def identity(self) -> dict:
+        d = asdict(self)
+        d["workload"] = list(self.workload)
+        d["objectives"] = list(self.objectives)
+        return d
+
+    @classmethod
+    def from_identity(cls, d: dict) -> "StudyInputs":
+        def it(x):
+            return None if x is None else InputText(x["path"], x["text"])
+        return cls(hw=it(d["hw"]), system=it(d["system"]), model=it(d["model"]),
+                   constants=it(d["constants"]), space=it(d.get("space")),
+                   enqueue=it(d.get("enqueue")), compat=d.get("compat"),
+                   workload=(int(d["workload"][0]), int(d["workload"][1])), mapping=d["mapping"],
+                   objectives=tuple(d["objectives"]), limits=dict(d.get("limits") or {}))
+
+
+@dataclass
+class Setup:
+    """The problem built from :class:`StudyInputs` (files parsed, validated, overlaid)."""
+    inputs: StudyInputs
+    hw: HardwareConfig
+    system: SystemConfig
+    model: dict
+    constants: dict
+    fidelity: Fidelity
+    space: SearchSpace
+    objectives: list[Objective]
+    constraints: ConstraintSet
+    space_file: SpaceFile | None
+    references: list[tuple[str, dict]]  # enqueued designs (name, params)
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model.get("name") or Path(self.inputs.model.path).stem)
+
+
+def parse_model_text(model: InputText) -> dict:
+    raw = load_yaml_text(model.text, model.path)
+    validate_model(raw, model.path)
+    return raw["Model"]
+
+
+def build_setup(inputs: StudyInputs) -> Setup:
+    hw_raw = load_yaml_text(inputs.hw.text, inputs.hw.path)
+    validate_hardware(hw_raw, inputs.hw.path)
+    sys_raw = load_yaml_text(inputs.system.text, inputs.system.path)
+    validate_system(sys_raw, inputs.system.path)
+    model = parse_model_text(inputs.model)
+    constants = load_yaml_text(inputs.constants.text, inputs.constants.path)
+    validate_constants(constants, inputs.constants.path)
+    space_file = parse_space_text(inputs.space.text, inputs.space.path) if inputs.space else None
+    hw_o, sys_o = apply(space_file, hw_raw, sys_raw)
+    if space_file is not None:
+        validate_hardware(hw_o, space_file.path)
+        validate_system(sys_o, space_file.path)
+    compat = inputs.compat or sys_o.get("compat") or DEFAULT_COMPAT
+    fidelity = Fidelity.from_compat(compat)
+    objectives = parse_objectives(list(inputs.objectives))
+    space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
+                        best_for=objectives[0].name,
+                        file=space_file.path if space_file else inputs.hw.path)
+    constraints = ConstraintSet(parse_limits(inputs.limits))
+    references = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else []
+    hw = HardwareConfig(path=inputs.hw.path, text=inputs.hw.text, raw=hw_o)
+    system = SystemConfig(path=inputs.system.path, text=inputs.system.text, raw=sys_o)
+    return Setup(inputs, hw, system, model, constants, fidelity, space, objectives, constraints,
+                 space_file, references)
+
+
+def parse_enqueue(enq: InputText, space: SearchSpace) -> list[tuple[str, dict]]:
+    """Known designs from ``--enqueue FILE.yaml``::
+
+        designs:
+          - name: tpuv5p
+            values: {Chip.sram: 300.0e+6, Chip.hbm_channels: 48, system.num_servers: 4,
+                     batch: 64, p: 1, micro_batch: 8, prefill_micro_batch: 1}
+    """
+    raw = load_yaml_text(enq.text, enq.path)
+    designs = raw.get("designs")
+    if not isinstance(designs, list) or not designs:
+        raise ConfigError(enq.path, "designs", designs, problem="missing or empty",
+                          allowed="a list of {name, values} mappings")
+    out = []
+    for i, d in enumerate(designs):
+        where = f"designs[{i}]"
+        if not isinstance(d, dict) or not isinstance(d.get("values"), dict):
+            raise ConfigError(enq.path, where, d, problem="each design needs a 'values' mapping",
+                              allowed="{name: ..., values: {dimension: value}}")
+        name = str(d.get("name") or f"design{i}")
+        params = space.encode(d["values"], file=enq.path)
+        out.append((name, params))
+    return out
+
+
+_NAME_RE = re.compile(r"[^A-Za-z0-9_.+=-]+")
+
+
+def study_name(inputs: StudyInputs, model_name: str) -> str:
+    """``<hw stem>[+<space stem>]-<model>-<P>x<G>[-best]`` (file-name safe)."""
+    name = Path(inputs.hw.path).stem
+    if inputs.space:
+        name += "+" + Path(inputs.space.path).stem
+    name += f"-{model_name}-{inputs.workload[0]}x{inputs.workload[1]}"
+    if inputs.mapping == "best":
+        name += "-best"
+    return _NAME_RE.sub("_", name)
+
+
+def check_study_name(name: str) -> str:
+    if not name or _NAME_RE.search(name) or name.startswith("."):
+        raise UsageError(f"--study {name!r}: use letters, digits and . _ + = - only")
+    return name
+
+
+def stored_identity(study: optuna.Study) -> dict | None:
+    meta = study.user_attrs.get(ATTR)
+    return None if not isinstance(meta, dict) else meta.get("identity")
+
+
+def identity_diff(stored: dict, current: dict, max_lines: int = 40) -> list[str]:
+    """Human-readable differences between two identities (empty when equal)."""
+    lines: list[str] = []
+    for key in sorted(set(stored) | set(current)):
+        a, b = stored.get(key), current.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and "text" in a and "text" in b:
+            if a["text"] != b["text"]:
+                lines.append(f"{key}: file content differs ({a['path']} stored, {b['path']} now):")
+                diff = list(difflib.unified_diff(a["text"].splitlines(), b["text"].splitlines(),
+                                                 "stored", "now", n=0, lineterm=""))
+                lines.extend("    " + d for d in diff[2:2 + max_lines])
+            elif a["path"] != b["path"]:
+                continue  # same content under another path: fine
+        else:
+            def short(x):
+                if isinstance(x, dict) and "path" in x:
+                    return x["path"]
+                return x
+            lines.append(f"{key}: stored {short(a)!r}, now {short(b)!r}")
+    return lines
+
+
+def study_attrs(setup: Setup, run: dict) -> dict[str, Any]:
+    ident = setup.inputs.identity()
+    return {
+        ATTR: {"identity": ident, "run": run, "history": []},
+        "model": setup.model_name,
+        "workload": {"prefill_len": setup.inputs.workload[0], "decode_len": setup.inputs.workload[1]},
+        "fidelity": setup.fidelity.compat,
+        "mapping": setup.inputs.mapping,
+        "objectives": [{"name": o.name, "direction": o.direction, "unit": o.unit}
+                       for o in setup.objectives],
+        "constraints": setup.constraints.describe(),
+        "space": setup.space.describe(),
+        "inputs": {k: (v["path"] if isinstance(v, dict) else v) for k, v in ident.items()
+                   if isinstance(v, dict) and "path" in v},
+        "tool_version": __version__,
+        "optuna_version": optuna.__version__,
+    }
+
+
+def run_record(sampler: str, seed: int | None, batch_size: int, trials: int) -> dict:
+    return {"sampler": sampler, "seed": seed, "batch_size": batch_size, "trials": trials,
+            "tool_version": __version__, "optuna_version": optuna.__version__}

@@ -1,0 +1,64 @@
+"""Contract test: every sampler name runs a short study on the same space and stores it fully."""
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+
+from llmhw.errors import UsageError
+from llmhw.search.samplers import SAMPLERS, choose, have_torch
+from llmhw.violations import CONSTRAINT_NAMES
+
+from .conftest import cli_args, run_cli
+
+N = 12
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_every_sampler_runs_a_short_study(workdir, sampler, capsys):
+    if sampler == "gp" and not have_torch():
+        with pytest.raises(UsageError, match="needs PyTorch"):
+            choose("gp", N, None)
+        assert run_cli(cli_args("--sampler", "gp", "--seed", "3", trials=N, study="s")) == 2
+        assert "needs PyTorch" in capsys.readouterr().err
+        return
+    rc = run_cli(cli_args("--sampler", sampler, "--seed", "3", "--batch-size", "5", trials=N, study="s"))
+    assert rc == 0
+    study = optuna.load_study(study_name="s", storage="sqlite:///studies/s.db")
+    trials = study.get_trials()
+    assert len(trials) == N and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert study.metric_names == ["tco_per_mtoken_usd", "tpot_s", "throughput_tok_per_s"]
+    names = None
+    for t in trials:
+        assert all(math.isfinite(v) for v in t.values)
+        cons = t.constraints
+        assert names is None or set(cons) == names
+        names = set(cons)
+        assert all(math.isfinite(v) for v in cons.values())
+        ua = t.user_attrs
+        assert ua["feasible"] == all(v <= 0 for v in cons.values())
+        assert set(ua["violations"]) == set(names)
+        assert {"ttft_s", "tpot_s", "tco_per_mtoken_usd", "design", "dims", "fidelity"} <= set(ua)
+        assert ua["fidelity"] == "corrected"
+    assert names == set(CONSTRAINT_NAMES) | {"nonfinite_objective"}
+    sa = study.user_attrs
+    assert sa["model"] == "llama2" and sa["workload"] == {"prefill_len": 256, "decode_len": 64}
+    assert sa["llmhw"]["identity"]["hw"]["text"].startswith("Name: tpuv5p")
+    assert [d["name"] for d in sa["space"]][0] == "Chip.sram"
+    assert (workdir / "outputs" / "s" / "pareto.csv").exists()
+
+
+def test_grid_refuses_ranges(workdir, tmp_path, capsys):
+    space = tmp_path / "r.yaml"
+    space.write_text("hardware:\n  Chip:\n    perf: {low: 200.0e+12, high: 600.0e+12}\n")
+    assert run_cli(cli_args("--sampler", "grid", "--space", str(space), study="g")) == 2
+    assert "grid sampler cannot enumerate the range dimension Chip.perf" in capsys.readouterr().err
+    assert not (workdir / "studies" / "g.db").exists()
+
+
+def test_unknown_names_are_usage_errors(workdir, capsys):
+    assert run_cli(cli_args("--objectives", "tco_per_mtoken,tpott", study="u")) == 2
+    assert "unknown objective 'tpott'" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="did you mean 'nsga2'"):
+        choose("nsgaa2", 10, None)
