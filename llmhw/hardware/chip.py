@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .constants import Constants
 from .io import IOLink, build_io
-from .memory import is_set
+from ..values import Checked, get_or_default, is_set
 from .wafer import dies_per_wafer, negative_binomial_yield
 
 MIN_AVAIL_AREA_MM2 = 0.1  # §3.3 mode B: below this the die is too small
 
 
 @dataclass(frozen=True)
-class Chip:
+class Chip(Checked):
     """An evaluated chip. ``valid`` is False when any §3 check fails; ``violations`` give the amounts."""
 
     chip_id: Any
@@ -44,12 +44,6 @@ class Chip:
     mem_3d_vault_tsvs: int | None
     pkg2pkg_io: IOLink
     chip2chip_io: IOLink | None
-    violations: Mapping[str, float] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def valid(self) -> bool:
-        return not self.reasons
 
     @property
     def tops(self) -> float:
@@ -64,17 +58,13 @@ class Chip:
         return self.sram_mb / self.sram_area_mm2 if self.sram_area_mm2 else float("nan")
 
 
-def _get(cfg: Mapping[str, Any], key: str, default: Any) -> Any:
-    value = cfg.get(key, default)
-    return default if value is None else value
-
 
 def other_area_mm2(cfg: Mapping[str, Any], k: Constants) -> float:
     """§3.2 other_eff: other area + HBM PHY/controllers + 3D-vault TSV/controller/test area."""
     kc = k.chip
-    vaults = _get(cfg, "mem_3d_vaults", 0)
+    vaults = get_or_default(cfg, "mem_3d_vaults", 0)
     tsvs = cfg.get("mem_3d_vault_tsvs")
-    other = _get(cfg, "other_area", 0) + _get(cfg, "hbm_channels", 0) * kc["hbm_phy_ctrl_area_per_channel"]
+    other = get_or_default(cfg, "other_area", 0) + get_or_default(cfg, "hbm_channels", 0) * kc["hbm_phy_ctrl_area_per_channel"]
     if tsvs is not None:
         other = other + vaults * (tsvs * kc["mem_3d_area_per_tsv"] + kc["mem_3d_ctrl_area_per_vault"])
     else:
@@ -98,9 +88,9 @@ def build_chip(cfg: Mapping[str, Any], k: Constants, default_id: Any = 0) -> Chi
     c2c = build_io(cfg["chip2chip_io"]) if is_set(cfg.get("chip2chip_io")) else None
     io_area = pkg2pkg.area_mm2 + (c2c.area_mm2 if c2c is not None else 0)
     other_eff = other_area_mm2(cfg, k)
-    macs_density = _get(cfg, "macs_density", kc["macs_density"])
-    w_per_tops = _get(cfg, "w_per_tops", kc["w_per_tops"])
-    core_area_ratio = _get(cfg, "core_area_ratio", 0.7)
+    macs_density = get_or_default(cfg, "macs_density", kc["macs_density"])
+    w_per_tops = get_or_default(cfg, "w_per_tops", kc["w_per_tops"])
+    core_area_ratio = get_or_default(cfg, "core_area_ratio", 0.7)
     padring = kc["padring_width"]
 
     if is_set(cfg.get("perf")) and is_set(cfg.get("sram")):          # mode A
@@ -122,7 +112,7 @@ def build_chip(cfg: Mapping[str, Any], k: Constants, default_id: Any = 0) -> Chi
         sram_area = avail * (1 - cfg["mac_ratio"])
         mac_area = avail - sram_area
         perf = mac_area / macs_density * 1e12
-        sram_bw = perf / 2 / cfg["operational_intensity"] * _get(cfg, "bytes_per_word", 2)
+        sram_bw = perf / 2 / cfg["operational_intensity"] * get_or_default(cfg, "bytes_per_word", 2)
         sram_mb = sram_area / kc["sram_density"]
         if not is_set(sram_mb):
             violations["chip_sram_mb"] = 1.0
@@ -137,13 +127,13 @@ def build_chip(cfg: Mapping[str, Any], k: Constants, default_id: Any = 0) -> Chi
     core_tdp = perf / 1e12 * w_per_tops
     tdp = core_tdp + pkg2pkg.tdp_w
     power_density = tdp / area
-    if _get(cfg, "thermal_eval", True):
+    if get_or_default(cfg, "thermal_eval", True):
         violations["chip_power_density_w_per_mm2"] = power_density - kc["max_power_density"]
         if power_density > kc["max_power_density"]:
             reasons.append(f"chip power density {power_density:.4g} W/mm² > {kc['max_power_density']}")
 
-    freq = _get(cfg, "freq", 1e9)
-    num_sa = _get(cfg, "num_sa", 1)
+    freq = get_or_default(cfg, "freq", 1e9)
+    num_sa = get_or_default(cfg, "num_sa", 1)
     side = math.sqrt(area)
     sa_width = math.floor(math.sqrt(math.floor(perf / freq / 2) / num_sa))
     die_yield = negative_binomial_yield(area, kc["D0"], kc["alpha"])
@@ -158,8 +148,8 @@ def build_chip(cfg: Mapping[str, Any], k: Constants, default_id: Any = 0) -> Chi
         area_mm2=area, sram_mb=sram_mb, sram_bytes=sram, sram_bw_bytes_per_s=sram_bw,
         sram_area_mm2=sram_area, mac_area_mm2=mac_area, perf_flops=perf, core_tdp_w=core_tdp, tdp_w=tdp,
         power_density_w_per_mm2=power_density, x_mm=side, y_mm=side, sa_width=sa_width, num_sa=num_sa,
-        acc_depth=_get(cfg, "acc_depth", 10 ** 100), die_yield=die_yield, dies_per_wafer=dpw,
-        cost_usd=cost, vdd_v=_get(cfg, "vdd", 0.8), hbm_channels=_get(cfg, "hbm_channels", 0),
-        mem_3d_vaults=_get(cfg, "mem_3d_vaults", 0), mem_3d_vault_tsvs=cfg.get("mem_3d_vault_tsvs"),
+        acc_depth=get_or_default(cfg, "acc_depth", 10 ** 100), die_yield=die_yield, dies_per_wafer=dpw,
+        cost_usd=cost, vdd_v=get_or_default(cfg, "vdd", 0.8), hbm_channels=get_or_default(cfg, "hbm_channels", 0),
+        mem_3d_vaults=get_or_default(cfg, "mem_3d_vaults", 0), mem_3d_vault_tsvs=cfg.get("mem_3d_vault_tsvs"),
         pkg2pkg_io=pkg2pkg, chip2chip_io=c2c, violations=violations, reasons=tuple(reasons),
     )

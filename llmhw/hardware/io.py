@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from ..values import get_or_default
+
 
 @dataclass(frozen=True)
 class IOLink:
@@ -46,5 +48,5 @@ def build_io(cfg: Mapping[str, Any]) -> IOLink:
         area_per_io_mm2=cfg.get("area_per_io", 0) or 0,
         tdp_per_io_w=cfg.get("tdp_per_io", 0) or 0,
         pj_per_byte=cfg.get("pj_per_byte", 0) or 0,
-        init_time_s=cfg.get("init_time", 1e-10) if cfg.get("init_time") is not None else 1e-10,
+        init_time_s=get_or_default(cfg, "init_time", 1e-10),
     )

@@ -4,10 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-
-def is_set(value: Any) -> bool:
-    """model.md notation: present and not 0 / null / empty."""
-    return value is not None and value is not False and value != 0 and value != "" and value != [] and value != {}
+from ..values import get_or_default, is_set
 
 
 @dataclass(frozen=True)
@@ -29,8 +26,7 @@ class HBMStack:
 
 def build_hbm(cfg: Mapping[str, Any]) -> HBMStack:
     """§5.1: cap = channel_bytes × num_channels; bw = bit_rate × width × channels / 8; tdp = bw × pJ/B × 1e-12."""
-    pj = cfg.get("pj_per_byte", 31.2)
-    pj = 31.2 if pj is None else pj
+    pj = get_or_default(cfg, "pj_per_byte", 31.2)
     x = cfg.get("x", 7.75) or 7.75
     y = cfg.get("y", 11.87) or 11.87
     cap = cfg["channel_bytes"] * cfg["num_channels"]
@@ -39,12 +35,10 @@ def build_hbm(cfg: Mapping[str, Any]) -> HBMStack:
     if is_set(cfg.get("stack_cost")):
         cost = cfg["stack_cost"]
     else:
-        cpg = cfg.get("cost_per_gb", 7.5)
-        cost = cap / 1024 ** 3 * (7.5 if cpg is None else cpg)
-    vdd = cfg.get("vdd", 1.2)
+        cost = cap / 1024 ** 3 * get_or_default(cfg, "cost_per_gb", 7.5)
     return HBMStack(config=str(cfg.get("config", "")), cap_bytes=cap, bw_bytes_per_s=bw, tdp_w=tdp,
                     area_mm2=x * y, x_mm=x, y_mm=y, cost_usd=cost, pj_per_byte=pj,
-                    vdd_v=1.2 if vdd is None else vdd, num_channels=cfg["num_channels"])
+                    vdd_v=get_or_default(cfg, "vdd", 1.2), num_channels=cfg["num_channels"])
 
 
 @dataclass(frozen=True)
@@ -73,8 +67,8 @@ def build_vault(cfg: Mapping[str, Any]) -> Vault3D:
     else:
         raise ValueError(f"mem_type {mem_type!r} names neither SRAM nor DRAM")
     tsvs = cfg.get("tsvs")
-    bit_rate = cfg.get("bit_rate", 9.2e9)
-    pj_per_bit = cfg.get("pj_per_bit", 3.0)
+    bit_rate = get_or_default(cfg, "bit_rate", 9.2e9)
+    pj_per_bit = get_or_default(cfg, "pj_per_bit", 3.0)
     bw = tsvs * bit_rate / 8 if is_set(tsvs) and is_set(bit_rate) else 0.0
     pj_per_byte = 8 * pj_per_bit if is_set(pj_per_bit) else 0.0
     density, tsv_area = cfg.get("density"), cfg.get("tsv_area")
@@ -82,8 +76,7 @@ def build_vault(cfg: Mapping[str, Any]) -> Vault3D:
         layer_bytes = (cfg["layer_area"] - tsvs * tsv_area) * density
     else:
         layer_bytes = cfg.get("layer_bytes") or 0
-    vdd = cfg.get("vdd", 1.2)
     return Vault3D(mem_type=mem_type, is_sram=is_sram, tsvs=tsvs, cap_bytes=layer_bytes * cfg["num_layers"],
                    bw_bytes_per_s=bw, pj_per_byte=pj_per_byte, tdp_w=bw * pj_per_byte * 1e-12,
                    area_mm2=cfg["layer_area"], cost_usd=cfg["layer_cost"] * cfg["num_layers"],
-                   vdd_v=1.2 if vdd is None else vdd)
+                   vdd_v=get_or_default(cfg, "vdd", 1.2))

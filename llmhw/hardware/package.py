@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .chip import Chip
 from .constants import Constants
 from .io import IOLink
-from .memory import HBMStack, Vault3D, build_hbm, build_vault, is_set
+from ..values import Checked, get_or_default, is_set
+from .memory import HBMStack, Vault3D, build_hbm, build_vault
 from .wafer import dies_per_wafer, negative_binomial_yield
 
 HEAT_SOURCE_MARGIN = 1.2            # §6.5: heat-source side = footprint × 1.2
@@ -17,7 +18,7 @@ INTERPOSER_DICING_GAP_MM = 0.1
 
 
 @dataclass(frozen=True)
-class Package:
+class Package(Checked):
     chip: Chip
     num_chips: int
     hbm: HBMStack | None
@@ -40,12 +41,6 @@ class Package:
     wasted_chips_cost_usd: float
     cost_usd: float
     thermal_eval: bool
-    violations: Mapping[str, float] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def valid(self) -> bool:
-        return not self.reasons
 
     @property
     def tops(self) -> float:
@@ -165,8 +160,7 @@ def build_package(cfg: Mapping[str, Any], chip: Chip, k: Constants) -> Package:
     pd = tdp / (side * side)
     limit = cfg.get("custom_max_power_density")
     limit = limit if is_set(limit) else kp["max_power_density"]
-    thermal_eval = cfg.get("thermal_eval", True)
-    thermal_eval = True if thermal_eval is None else bool(thermal_eval)
+    thermal_eval = bool(get_or_default(cfg, "thermal_eval", True))
     if thermal_eval:
         violations["pkg_power_density_w_per_mm2"] = pd - limit
         if pd > limit:

@@ -1,19 +1,19 @@
 """Server (model.md §8): lanes of packages, heatsink, checks, TDP, cost and TCO at TDP."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .constants import Constants
 from .heatsink import Heatsink, design_heatsink
 from .io import IOLink, build_io
-from .memory import is_set
+from ..values import Checked, get_or_default, is_set
 from .package import Package
 from .tco import TCO, tco
 
 
 @dataclass(frozen=True)
-class Server:
+class Server(Checked):
     package: Package
     heatsink: Heatsink
     io: IOLink
@@ -41,12 +41,6 @@ class Server:
     cost_usd: float
     tco: TCO
     thermal_eval: bool
-    violations: Mapping[str, float] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def valid(self) -> bool:
-        return not self.reasons
 
     @property
     def chip(self):
@@ -67,10 +61,8 @@ def build_server(cfg: Mapping[str, Any], package: Package, k: Constants, heatsin
     violations: dict[str, float] = {}
     reasons: list[str] = []
     N = cfg["packages_per_lane"]
-    num_lanes = cfg.get("num_lanes", 8)
-    num_lanes = 8 if num_lanes is None else num_lanes
-    thermal_eval = cfg.get("thermal_eval", True)
-    thermal_eval = True if thermal_eval is None else bool(thermal_eval)
+    num_lanes = get_or_default(cfg, "num_lanes", 8)
+    thermal_eval = bool(get_or_default(cfg, "thermal_eval", True))
     side = package.heatsource_mm
 
     lane_area = side * side * N
@@ -82,8 +74,7 @@ def build_server(cfg: Mapping[str, Any], package: Package, k: Constants, heatsin
     p_raw = num_packages * package.tdp_w
     hs = design_heatsink(side, N, heatsink_guard)
     if thermal_eval:
-        factor = cfg.get("package_max_power_factor", 1.0)
-        factor = 1.0 if factor is None else factor
+        factor = get_or_default(cfg, "package_max_power_factor", 1.0)
         limit = cfg.get("custom_max_power")
         limit = limit if is_set(limit) else ks["SrvMaxPower"]
         violations["srv_heatsink_mm"] = hs.violation_mm if not hs.valid else 0.0

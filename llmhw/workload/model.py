@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping
 
+from llmhw.values import get_or_default
+
 ATTN_COMM_PATTERNS = ("auto", "allreduce", "parallel_block", "allreduce_plus_2a2a")
 
 #: §13.4: the reference picks the attention-block pattern from d alone (palm: 18432, llama2/3-70B: 8192).
 _AUTO_PATTERN_BY_D = {18432: "parallel_block", 8192: "allreduce_plus_2a2a"}
 
-
-def _get(cfg: Mapping[str, Any], key: str, default: Any) -> Any:
-    value = cfg.get(key)
-    return default if value is None else value
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,13 @@ class Model:
         if "Model" in cfg and isinstance(cfg["Model"], Mapping):
             cfg = cfg["Model"]
         d, heads = cfg["d"], cfg["num_heads"]
-        pattern = _get(cfg, "attn_comm_pattern", "auto")
+        pattern = get_or_default(cfg, "attn_comm_pattern", "auto")
         if pattern not in ATTN_COMM_PATTERNS:
             raise ValueError(f"attn_comm_pattern {pattern!r} not in {ATTN_COMM_PATTERNS}")
-        return cls(name=str(_get(cfg, "name", "")), num_layers=cfg["num_layers"], d=d, num_heads=heads,
-                   d_head=_get(cfg, "d_head", d // heads), d_ff=_get(cfg, "d_ff", 4 * d),
-                   act=str(_get(cfg, "act", "gelu")), heads_per_kv_cache=_get(cfg, "heads_per_kv_cache", 1),
-                   bytes_per_number=_get(cfg, "bytes_per_number", 2), attn_comm_pattern=pattern)
+        return cls(name=str(get_or_default(cfg, "name", "")), num_layers=cfg["num_layers"], d=d, num_heads=heads,
+                   d_head=get_or_default(cfg, "d_head", d // heads), d_ff=get_or_default(cfg, "d_ff", 4 * d),
+                   act=str(get_or_default(cfg, "act", "gelu")), heads_per_kv_cache=get_or_default(cfg, "heads_per_kv_cache", 1),
+                   bytes_per_number=get_or_default(cfg, "bytes_per_number", 2), attn_comm_pattern=pattern)
 
     # ---- §10 parameter counts -------------------------------------------------------------------
     @property

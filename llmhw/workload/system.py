@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from llmhw.errors import LlmhwError
 from llmhw.hardware.constants import Constants
-from llmhw.hardware.memory import is_set
 from llmhw.hardware.server import Server
+from llmhw.values import Checked, get_or_default, is_set
 
 from .model import Model
 
@@ -26,7 +26,7 @@ class SubSystemError(LlmhwError, ValueError):
 
 
 @dataclass(frozen=True)
-class System:
+class System(Checked):
     """A sized system (§11). ``valid`` is False when the memory is insufficient (§11.2 path 2).
 
     ``violations['sys_memory_bytes']`` = model bytes − total memory (> 0 when violated) is always given.
@@ -58,12 +58,6 @@ class System:
     io_bandwidth_efficiency: float
     weight_bandwidth_efficiency: float
     sub_sys_num_servers: int | None
-    violations: Mapping[str, float] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def valid(self) -> bool:
-        return not self.reasons
 
     @property
     def eval_len(self) -> tuple[int, int]:
@@ -83,10 +77,6 @@ def powers_of_two_upto(limit: float) -> tuple[int, ...]:
         b *= 2
     return tuple(out)
 
-
-def _get(cfg: Mapping[str, Any], key: str, default: Any) -> Any:
-    value = cfg.get(key)
-    return default if value is None else value
 
 
 def weight_bandwidth(server: Server) -> float:
@@ -150,11 +140,11 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         max_ctx = math.floor(kv_cache_ratio * total_mem / K) if total_mem else 0
     tdp = ns * server.tdp_w
     core_tdp = ns * server.core_tdp_w
-    w_bw = weight_bandwidth(server) * _get(cfg, "weight_bandwidth_efficiency", 1.0)
-    eval_len = _get(cfg, "eval_len", DEFAULT_EVAL_LEN)
+    w_bw = weight_bandwidth(server) * get_or_default(cfg, "weight_bandwidth_efficiency", 1.0)
+    eval_len = get_or_default(cfg, "eval_len", DEFAULT_EVAL_LEN)
     if len(eval_len) == 1 and isinstance(eval_len[0], (list, tuple)):
         eval_len = eval_len[0]
-    algo = _get(cfg, "allreduce_algo", "ring")
+    algo = get_or_default(cfg, "allreduce_algo", "ring")
     if algo not in ALLREDUCE_ALGOS:
         raise ValueError(f"allreduce_algo {algo!r} not in {ALLREDUCE_ALGOS}")
     default_mapping = cfg.get("default_mapping")
@@ -166,12 +156,12 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         num_packages=ns * server.num_packages, num_chips=ns * server.num_chips,
         perf_flops=ns * server.perf_flops, tdp_w=tdp, core_tdp_w=core_tdp, other_tdp_w=tdp - core_tdp,
         w_bw_bytes_per_s=w_bw, kv_bw_bytes_per_s=w_bw,
-        max_batch=_get(cfg, "max_batch", DEFAULT_MAX_BATCH), prefill_len=eval_len[0], decode_len=eval_len[1],
+        max_batch=get_or_default(cfg, "max_batch", DEFAULT_MAX_BATCH), prefill_len=eval_len[0], decode_len=eval_len[1],
         allreduce_algo=algo, default_mapping=default_mapping if is_set(default_mapping) else None,
-        energy_model=bool(_get(cfg, "energy_model", True)),
-        compute_perf_efficiency=_get(cfg, "compute_perf_efficiency", 1.0),
-        io_bandwidth_efficiency=_get(cfg, "io_bandwidth_efficiency", 1.0),
-        weight_bandwidth_efficiency=_get(cfg, "weight_bandwidth_efficiency", 1.0),
+        energy_model=bool(get_or_default(cfg, "energy_model", True)),
+        compute_perf_efficiency=get_or_default(cfg, "compute_perf_efficiency", 1.0),
+        io_bandwidth_efficiency=get_or_default(cfg, "io_bandwidth_efficiency", 1.0),
+        weight_bandwidth_efficiency=get_or_default(cfg, "weight_bandwidth_efficiency", 1.0),
         sub_sys_num_servers=cfg.get("sub_sys_num_servers") or None,
         violations={"sys_memory_bytes": M - total_mem}, reasons=tuple(reasons),
     )
