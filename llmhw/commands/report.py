@@ -1,0 +1,156 @@
+"""``search.py`` inspection flags: reports, exports, plots, study lists, comparisons, the dashboard.
+
+    python search.py --study NAME --report                 # the study summary, no browser needed
+    python search.py --study NAME --export DIR             # CSV (+ Parquet), Pareto and hypervolume plots
+    python search.py --list [--storage URL]                # the studies of a storage (default studies/*.db)
+    python search.py --compare A B ... [--export DIR]      # fronts of several studies in one table and plot
+    python search.py --study NAME --dashboard [--port N]   # optuna-dashboard on 127.0.0.1
+
+The lead's ``llmhw/cli.py`` registers :func:`add_arguments` and calls :func:`run` when one of these
+flags is given. These flags only read; with ``--hw``/``--space``/``--trials`` as well, the search
+runs (or resumes) first, then the study named by ``--study NAME`` is reported.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from llmhw.errors import UsageError
+from llmhw.paths import OUTPUTS, STUDIES
+
+DEFAULT_PORT = 8080
+
+
+def _add(parser: argparse.ArgumentParser, *flags: str, **kw: Any) -> None:
+    """Add a flag unless the parser already has it."""
+    if any(f in parser._option_string_actions for f in flags):  # noqa: SLF001
+        return
+    parser.add_argument(*flags, **kw)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("inspect stored studies")
+    _add(g, "--report", action="store_true",
+         help="print the study summary: inputs, trials, hypervolume history, Pareto front, the best design "
+              "per objective with its full breakdown (with --study NAME)")
+    _add(g, "--export", metavar="DIR",
+         help="write pareto.csv, trials.csv (+ .parquet with pyarrow), pareto.html/.png and "
+              "hypervolume.html/.png to DIR (with --study NAME; with --compare: the comparison)")
+    _add(g, "--list", action="store_true",
+         help="list the studies of --storage URL (default: every studies/*.db) with sizes and fronts")
+    _add(g, "--compare", nargs="+", metavar="STUDY",
+         help="overlay the feasible fronts of several studies (same objectives) in one table and one plot "
+              "(HTML + PNG in --export DIR, default outputs/compare-<names>/)")
+    _add(g, "--dashboard", action="store_true",
+         help="serve optuna-dashboard for --study NAME on 127.0.0.1 (Ctrl-C stops it)")
+    _add(g, "--port", type=int, default=DEFAULT_PORT, metavar="N",
+         help=f"dashboard port (default: {DEFAULT_PORT}; 0: any free port)")
+    # shared with the search; present when this module is registered alone (tests)
+    _add(parser, "--study", metavar="NAME", help="study name")
+    _add(parser, "--storage", metavar="URL", help="Optuna storage URL (default: sqlite:///studies/<study>.db)")
+    _add(parser, "--outputs", metavar="DIR", default=str(OUTPUTS), help="output directory (default: outputs/)")
+
+
+def _console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _quiet_optuna() -> None:
+    import warnings
+
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def run(args: argparse.Namespace, console: Console | None = None) -> int:
+    _quiet_optuna()
+    console = console or _console()
+    storage = getattr(args, "storage", None)
+    if args.dashboard and not 0 <= int(args.port) < 65536:
+        raise UsageError(f"--port {args.port}: expected 1..65535 (0: any free port)")
+    if args.list:
+        list_cmd(storage, console)
+    if args.compare:
+        compare_cmd(args.compare, storage, args.export, Path(getattr(args, "outputs", None) or OUTPUTS), console)
+    if not (args.report or (args.export and not args.compare) or args.dashboard):
+        return 0
+    if not args.study:
+        raise UsageError("--report, --export and --dashboard need --study NAME (--list shows the stored studies)")
+    if getattr(args, "hw", None) or getattr(args, "space", None) or getattr(args, "trials", None) is not None:
+        if str(getattr(args, "workload", "") or "").strip().lower() == "all":
+            raise UsageError("--workload all makes one study per pair: run the search, then --report each study")
+        from llmhw.commands import search as search_cmd
+        rc = search_cmd.run(args)
+        if rc:
+            return rc
+        console.print()
+    from llmhw.report.data import load_study_data
+    data = load_study_data(args.study, storage)
+    if args.report:
+        report_cmd(data, console)
+    if args.export and not args.compare:
+        export_cmd(data, Path(args.export), console, brief=not args.report)
+    if args.dashboard:
+        from llmhw.report.dashboard import serve
+        return serve(data.url, data.name, port=int(args.port), console=console)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- pieces
+def report_cmd(data: Any, console: Console) -> None:
+    from llmhw.report.breakdown import breakdowns
+    from llmhw.report.summary import best_per_objective, counts, hv_history, time_span
+    from llmhw.report.tables import report_renderables
+    bests = best_per_objective(data)
+    bds = breakdowns(data, [n for _, n in bests])
+    for r in report_renderables(data, counts(data), time_span(data), hv_history(data.df, data.objectives),
+                                bests, bds):
+        console.print(r)
+
+
+def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True) -> None:
+    from llmhw.report.export import export, have_pyarrow
+    from llmhw.report.summary import counts
+    if brief:
+        c = counts(data)
+        console.print(f"study {data.name}: {c.complete:,} COMPLETE trials, {c.feasible:,} feasible, "
+                      f"Pareto front {c.front:,} trials ({c.front_designs:,} distinct designs)")
+    files = export(data, outdir)
+    console.print(f"wrote {', '.join(p.name for p in files)} to {outdir}/"
+                  + ("" if have_pyarrow() else " (no Parquet: pyarrow is not installed)"))
+
+
+def list_cmd(storage: str | None, console: Console) -> None:
+    from llmhw.report.data import list_studies
+    from llmhw.report.tables import list_table
+    rows = list_studies(storage, STUDIES)
+    where = storage or f"{STUDIES}/*.db"
+    if not rows:
+        console.print(f"no study in {where}")
+        return
+    console.print(list_table(rows, where))
+
+
+def compare_cmd(names: list[str], storage: str | None, export_dir: str | None, outputs: Path,
+                console: Console) -> None:
+    from llmhw.report.compare import compare, write_compare
+    if len(names) < 2:
+        raise UsageError("--compare needs at least two study names")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--compare: a study is named twice ({' '.join(names)})")
+    result = compare(names, storage)
+    outdir = Path(export_dir) if export_dir else outputs / ("compare-" + _safe("-".join(names)))
+    for r in result.renderables():
+        console.print(r)
+    files = write_compare(result, outdir)
+    console.print(f"wrote {', '.join(p.name for p in files)} to {outdir}/")
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+=-]+", "_", text)[:150]

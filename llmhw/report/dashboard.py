@@ -1,0 +1,204 @@
+"""optuna-dashboard on a study's storage (``search.py --study NAME --dashboard``, ``make dashboard``).
+
+The dashboard is served on 127.0.0.1 through :class:`DashboardView`, a thin storage view that shows
+llmhw trials the way optuna-dashboard 0.21 can display them:
+
+- objective names: Optuna's metric names, set by the search (``study.set_metric_names``);
+- user attributes: every metric is already a top-level attribute; the nested ones — ``design``
+  (the concrete chip/package/server/system/mapping, ~60 keys), ``violations`` (named constraint
+  amounts) and ``dims`` (decoded dimension values) — are flattened to ``design.<key>``,
+  ``violation.<name>`` and ``dim.<name>``, because the dashboard shows a nested value as one JSON
+  string cut at 1,024 characters and can neither sort nor filter it;
+- feasibility: the ``feasible`` attribute, and the constraint values as the list the dashboard reads
+  (system attribute ``constraints``; Optuna 5 stores one ``constraints:<name>`` key per constraint,
+  which the dashboard does not read yet), so its Pareto-front and history plots grey out infeasible
+  trials.
+
+Everything else (notes, study attributes, writes the dashboard makes) goes to the real storage
+unchanged; trials are read with the search's bulk reader when the storage is an RDB.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Container, Sequence
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from optuna.storages import BaseStorage, RDBStorage
+from optuna.trial import FrozenTrial, TrialState
+from rich.console import Console
+
+from llmhw.errors import UsageError
+from llmhw.search.storage import open_storage
+
+HOST = "127.0.0.1"
+CONSTRAINTS_PREFIX = "constraints:"
+FLATTEN = {"design": "design.", "violations": "violation.", "dims": "dim."}
+
+
+def dashboard_trial(t: FrozenTrial) -> FrozenTrial:
+    """``t`` with nested user attrs flattened and constraints as the dashboard's list."""
+    ua: dict[str, Any] = {}
+    for k, v in t.user_attrs.items():
+        prefix = FLATTEN.get(k)
+        if prefix is not None and isinstance(v, dict):
+            ua.update({prefix + str(kk): vv for kk, vv in v.items()})
+        else:
+            ua[k] = v
+    sa = {k: v for k, v in t.system_attrs.items() if not k.startswith(CONSTRAINTS_PREFIX)}
+    cons = [v for k, v in t.system_attrs.items() if k.startswith(CONSTRAINTS_PREFIX)]
+    if cons and "constraints" not in sa:
+        sa["constraints"] = cons
+    return FrozenTrial(number=t.number, state=t.state, value=None, values=t.values,
+                       datetime_start=t.datetime_start, datetime_complete=t.datetime_complete,
+                       params=t.params, distributions=t.distributions, user_attrs=ua, system_attrs=sa,
+                       intermediate_values=t.intermediate_values, trial_id=t._trial_id)  # noqa: SLF001
+
+
+class DashboardView(BaseStorage):
+    """A storage as optuna-dashboard should see an llmhw study (see the module docstring)."""
+
+    def __init__(self, inner: BaseStorage):
+        self._inner = inner
+        self._studies: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    # ---- trials, transformed
+    def _read(self, study_id: int) -> list[FrozenTrial]:
+        backend = getattr(self._inner, "_backend", self._inner)
+        if isinstance(backend, RDBStorage):
+            try:
+                import optuna
+
+                from llmhw.search.storage import trial_store
+                with self._lock:
+                    study = self._studies.get(study_id)
+                    if study is None:
+                        study = optuna.load_study(study_name=self._inner.get_study_name_from_id(study_id),
+                                                  storage=self._inner)
+                        self._studies[study_id] = study
+                return trial_store(study).read()
+            except Exception:  # noqa: BLE001 - fall back to Optuna's reader
+                pass
+        return self._inner.get_all_trials(study_id, deepcopy=False)
+
+    def get_all_trials(self, study_id: int, deepcopy: bool = True,
+                       states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        trials = self._read(study_id)
+        if states is not None:
+            trials = [t for t in trials if t.state in states]
+        return [dashboard_trial(t) for t in sorted(trials, key=lambda t: t.number)]
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        return dashboard_trial(self._inner.get_trial(trial_id))
+
+    # ---- everything else, delegated
+    def create_new_study(self, *a: Any, **k: Any) -> Any:
+        return self._inner.create_new_study(*a, **k)
+
+    def delete_study(self, *a: Any, **k: Any) -> Any:
+        self._studies.clear()
+        return self._inner.delete_study(*a, **k)
+
+    def set_study_user_attr(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_study_user_attr(*a, **k)
+
+    def set_study_system_attr(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_study_system_attr(*a, **k)
+
+    def get_study_id_from_name(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_study_id_from_name(*a, **k)
+
+    def get_study_name_from_id(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_study_name_from_id(*a, **k)
+
+    def get_study_directions(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_study_directions(*a, **k)
+
+    def get_study_user_attrs(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_study_user_attrs(*a, **k)
+
+    def get_study_system_attrs(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_study_system_attrs(*a, **k)
+
+    def get_all_studies(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_all_studies(*a, **k)
+
+    def create_new_trial(self, *a: Any, **k: Any) -> Any:
+        return self._inner.create_new_trial(*a, **k)
+
+    def set_trial_param(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_trial_param(*a, **k)
+
+    def get_trial_id_from_study_id_trial_number(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_trial_id_from_study_id_trial_number(*a, **k)
+
+    def set_trial_state_values(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_trial_state_values(*a, **k)
+
+    def set_trial_intermediate_value(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_trial_intermediate_value(*a, **k)
+
+    def set_trial_user_attr(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_trial_user_attr(*a, **k)
+
+    def set_trial_system_attr(self, *a: Any, **k: Any) -> Any:
+        return self._inner.set_trial_system_attr(*a, **k)
+
+    def get_n_trials(self, *a: Any, **k: Any) -> Any:
+        return self._inner.get_n_trials(*a, **k)
+
+    def remove_session(self) -> None:
+        self._inner.remove_session()
+
+
+def app_for(storage: BaseStorage | str) -> Any:
+    """The optuna-dashboard WSGI application on the llmhw view of ``storage`` (a storage or URL)."""
+    import optuna_dashboard
+    inner = open_storage(storage) if isinstance(storage, str) else storage
+    return optuna_dashboard.wsgi(DashboardView(inner))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - no access log on the terminal
+        pass
+
+
+def make_dashboard_server(url: str, study: str, host: str = HOST, port: int = 8080) -> tuple[WSGIServer, str]:
+    """A bound (not yet serving) dashboard server and the study's page URL. ``port`` 0: any free port."""
+    storage = open_storage(url)
+    try:
+        study_id = storage.get_study_id_from_name(study)
+    except KeyError:
+        raise UsageError(f"no study {study!r} in {url}") from None
+    app = app_for(storage)
+    try:
+        httpd = make_server(host, port, app, handler_class=_QuietHandler)
+    except OSError as exc:
+        raise UsageError(f"--dashboard: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                         "choose another --port") from None
+    return httpd, f"http://{host}:{httpd.server_port}/dashboard/studies/{study_id}"
+
+
+def serve(url: str, study: str, host: str = HOST, port: int = 8080, console: Console | None = None) -> int:
+    """Serve optuna-dashboard for ``study`` until Ctrl-C."""
+    console = console or Console(highlight=False)
+    httpd, page = make_dashboard_server(url, study, host, port)
+    console.print(f"optuna-dashboard for study {study} ({url})")
+    console.print(f"  {page}", markup=False)
+    console.print("  all studies of this storage: " + page.split("/dashboard/")[0] + "/dashboard", markup=False)
+    console.print("Ctrl-C stops it.")
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        console.print("dashboard stopped")
+    finally:
+        httpd.server_close()
+    return 0
+
+
+def dashboard_columns(trials: Sequence[FrozenTrial]) -> list[str]:
+    """The user-attribute keys the dashboard shows for ``trials`` (after the view's flattening)."""
+    keys: dict[str, None] = {}
+    for t in trials:
+        keys.update(dict.fromkeys(dashboard_trial(t).user_attrs))
+    return list(keys)

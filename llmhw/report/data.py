@@ -1,0 +1,249 @@
+"""Finding and loading stored studies: storage URL, objectives, trials and their pandas frames.
+
+A study made by ``search.py`` describes itself (``llmhw.search.study``: input texts, objectives
+with directions and units, run record); other Optuna studies in the same storage are shown too,
+with objectives named from ``study.metric_names`` and feasibility from the trials' constraints.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from llmhw.errors import UsageError
+from llmhw.paths import STUDIES
+from llmhw.search.objectives import Objective
+from llmhw.search.output import pareto_frame, trials_frame
+from llmhw.search.pareto import front_mask, losses
+from llmhw.search.storage import default_storage_url, open_storage, trial_store
+from llmhw.search.study import ATTR
+
+SQLITE = "sqlite:///"
+
+
+def storage_url_for(name: str, storage: str | None = None, studies_dir: str | Path = STUDIES) -> str:
+    """``--storage URL`` if given, else the default ``sqlite:///studies/<name>.db``."""
+    return storage or default_storage_url(name, studies_dir)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith(SQLITE):
+        path = url[len(SQLITE):]
+        return Path(path) if path and path != ":memory:" else None
+    return None
+
+
+def open_existing(name: str, storage: str | None = None,
+                  studies_dir: str | Path = STUDIES) -> tuple[optuna.Study, str]:
+    """The stored study ``name`` (never creates anything) and its storage URL."""
+    url = storage_url_for(name, storage, studies_dir)
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        raise UsageError(f"no study {name!r}: {path} does not exist (--list shows the stored studies)")
+    st = open_storage(url)
+    try:
+        return optuna.load_study(study_name=name, storage=st), url
+    except KeyError:
+        names = [s.study_name for s in st.get_all_studies()]
+        held = f"; it holds {', '.join(names)}" if names else "; it holds no study"
+        raise UsageError(f"no study {name!r} in {url}{held}") from None
+
+
+def objectives_of(study: optuna.Study) -> list[Objective]:
+    """The study's objectives: stored by llmhw (name, direction, unit), else its metric names."""
+    stored = study.user_attrs.get("objectives")
+    directions = [d.name.lower() for d in study.directions]
+    if isinstance(stored, list) and len(stored) == len(directions) and \
+            all(isinstance(o, dict) and "name" in o for o in stored):
+        return [Objective(str(o["name"]), d, str(o.get("unit") or "")) for o, d in zip(stored, directions)]
+    names = study.metric_names or [f"objective{i}" for i in range(len(directions))]
+    return [Objective(str(n), d, "") for n, d in zip(names, directions)]
+
+
+def read_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Every trial of the study (the search's fast bulk reader when it applies)."""
+    try:
+        return trial_store(study).read()
+    except Exception:  # noqa: BLE001 - any storage: fall back to Optuna's own reader
+        return study.get_trials(deepcopy=False)
+
+
+def _feasible(t: FrozenTrial) -> bool:
+    if "feasible" in t.user_attrs:
+        return bool(t.user_attrs["feasible"])
+    return t.state == TrialState.COMPLETE and all(v <= 0 for v in t.constraints.values())
+
+
+def frames(trials: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials frame, feasible Pareto-front frame) as ``trials.csv`` / ``pareto.csv`` hold them."""
+    df = trials_frame(trials, objectives)
+    if not df.empty:
+        df["feasible"] = [_feasible(t) for t in trials]
+    return df, pareto_frame(df, objectives)
+
+
+def dim_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith("dim.")]
+
+
+def objective_columns(objectives: Sequence[Objective]) -> list[str]:
+    return [f"objective.{o.name}" for o in objectives]
+
+
+def distinct_designs(front: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
+    """One row per design of the front (the first trial that evaluated it)."""
+    if front.empty:
+        return front
+    keys = dim_columns(front) or objective_columns(objectives)
+    return front.drop_duplicates(subset=keys)
+
+
+@dataclass
+class StudyData:
+    """A loaded study: its attributes, objectives, trials and frames."""
+    name: str
+    url: str
+    study: optuna.Study
+    objectives: list[Objective]
+    trials: list[FrozenTrial]
+    df: pd.DataFrame
+    front: pd.DataFrame
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict:
+        m = self.attrs.get(ATTR)
+        return m if isinstance(m, dict) else {}
+
+    @property
+    def is_llmhw(self) -> bool:
+        return "identity" in self.meta
+
+    @property
+    def run(self) -> dict:
+        return dict(self.meta.get("run") or {})
+
+    @property
+    def identity(self) -> dict:
+        return dict(self.meta.get("identity") or {})
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]
+
+    def complete(self) -> pd.DataFrame:
+        if self.df.empty:
+            return self.df
+        return self.df[self.df["state"] == "COMPLETE"]
+
+    def front_designs(self) -> pd.DataFrame:
+        return distinct_designs(self.front, self.objectives)
+
+    def references(self) -> pd.DataFrame:
+        if self.df.empty or "reference" not in self.df:
+            return self.df.iloc[0:0]
+        return self.df[(self.df["reference"].astype(str) != "") & (self.df["state"] == "COMPLETE")]
+
+    def trial(self, number: int) -> FrozenTrial:
+        for t in self.trials:
+            if t.number == number:
+                return t
+        raise KeyError(number)
+
+
+def load_study_data(name: str, storage: str | None = None, studies_dir: str | Path = STUDIES) -> StudyData:
+    study, url = open_existing(name, storage, studies_dir)
+    objectives = objectives_of(study)
+    trials = sorted(read_trials(study), key=lambda t: t.number)
+    df, front = frames(trials, objectives)
+    return StudyData(name, url, study, objectives, trials, df, front, dict(study.user_attrs))
+
+
+# ---------------------------------------------------------------------------------------- --list
+@dataclass
+class StudySummary:
+    name: str
+    url: str
+    trials: int = 0
+    complete: int = 0
+    failed: int = 0
+    feasible: int = 0
+    front: int = 0
+    front_designs: int = 0
+    objectives: list[Objective] = field(default_factory=list)
+    model: str = ""
+    workload: str = ""
+    sampler: str = ""
+    budget: int | None = None
+    updated: _dt.datetime | None = None
+    error: str = ""
+
+
+def summarise(study: optuna.Study, url: str) -> StudySummary:
+    objectives = objectives_of(study)
+    trials = read_trials(study)
+    s = StudySummary(study.study_name, url, objectives=objectives)
+    s.trials = len(trials)
+    s.complete = sum(t.state == TrialState.COMPLETE for t in trials)
+    s.failed = sum(t.state == TrialState.FAIL for t in trials)
+    ok = [t for t in trials if t.state == TrialState.COMPLETE and t.values and _feasible(t)]
+    s.feasible = len(ok)
+    if ok:
+        mask = front_mask(losses([t.values for t in ok], [o.direction for o in objectives]))
+        front = [t for t, m in zip(ok, mask) if m]
+        s.front = len(front)
+        s.front_designs = len({repr(sorted((t.user_attrs.get("dims") or t.params).items())) for t in front})
+    ua = study.user_attrs
+    s.model = str(ua.get("model") or "")
+    w = ua.get("workload")
+    if isinstance(w, dict) and "prefill_len" in w:
+        s.workload = f"{w['prefill_len']}:{w['decode_len']}"
+    meta = ua.get(ATTR) if isinstance(ua.get(ATTR), dict) else {}
+    run = meta.get("run") or {}
+    s.sampler = str(run.get("sampler") or "")
+    s.budget = run.get("trials")
+    stamps = [t.datetime_complete or t.datetime_start for t in trials if (t.datetime_complete or t.datetime_start)]
+    s.updated = max(stamps) if stamps else None
+    return s
+
+
+def list_studies(storage: str | None = None, studies_dir: str | Path = STUDIES) -> list[StudySummary]:
+    """Every study of ``storage`` (a URL), or of every ``studies_dir/*.db`` file by default."""
+    if storage:
+        urls = [storage]
+    else:
+        urls = [f"{SQLITE}{p}" for p in sorted(Path(studies_dir).glob("*.db"))]
+    out: list[StudySummary] = []
+    for url in urls:
+        try:
+            st = open_storage(url)
+            frozen = st.get_all_studies()
+        except Exception as exc:  # noqa: BLE001 - not an Optuna storage: say so, go on
+            out.append(StudySummary(Path(url[len(SQLITE):]).stem if url.startswith(SQLITE) else url, url,
+                                    error=f"cannot read: {str(exc).splitlines()[0][:120]}"))
+            continue
+        for fs in sorted(frozen, key=lambda s: s.study_name):
+            try:
+                out.append(summarise(optuna.load_study(study_name=fs.study_name, storage=st), url))
+            except Exception as exc:  # noqa: BLE001
+                out.append(StudySummary(fs.study_name, url, error=f"cannot read: {str(exc).splitlines()[0][:120]}"))
+    return sorted(out, key=lambda s: s.name)
+
+
+def finite(values: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Rows whose every value is finite and not the search's non-finite stand-in (±1e30)."""
+    arr = np.asarray(values, dtype=float)
+    return np.all(np.isfinite(arr) & (np.abs(arr) < 1e29), axis=-1)
+
+
+def attr_float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
