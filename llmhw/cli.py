@@ -15,7 +15,8 @@ from .hardware.table import TABLE_FORMATS
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit code 2
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        from .commands.check import argparse_hint
+        self.exit(2, f"{self.prog}: error: {argparse_hint(message, list(self._option_string_actions))} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         search_cmd = None
     if search_cmd is not None:
         search_cmd.add_arguments(p)
+    from .commands import report as report_cmd
+    report_cmd.add_arguments(p)
     return p
 
 
@@ -55,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise LlmhwError("--exhaustive needs --hw FILE")
             from .commands import exhaustive
             return exhaustive.run(args)
+        if any(getattr(args, f, None) for f in ("report", "export", "list", "compare", "dashboard")):
+            from .commands import report
+            return report.run(args)
         from .commands import search as search_cmd
         return search_cmd.run(args)
     except LlmhwError as exc:
-        print(f"search.py: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"search.py: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("search.py: interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,8 @@ from typing import Any
 class LlmhwError(Exception):
     """Base class of every error llmhw reports to the user as a single line."""
 
+    exit_code = 2  # the CLI's exit status for this error (bad input: 2)
+
 
 class ConfigError(LlmhwError):
     """Bad input: names the file, the key path, the bad value and what is allowed.
@@ -40,3 +42,12 @@ class ConfigError(LlmhwError):
 
 class UsageError(LlmhwError):
     """Bad command-line usage (flag, name or combination); one line, exit code 2."""
+
+
+class StorageError(LlmhwError):
+    """The study's storage failed (disk full, read-only, locked, unreachable): one line, exit code 1.
+
+    Raised before or between batch writes, so the study keeps every trial stored so far.
+    """
+
+    exit_code = 1

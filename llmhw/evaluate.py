@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
@@ -204,6 +205,10 @@ class Problem:
 
     # ---- one point -----------------------------------------------------------------------------
     def evaluate(self, point: DesignPoint) -> Result:
+        for name in ("batch", "prefill_len", "decode_len"):  # outside every schema: not a design point
+            value = getattr(point, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"DesignPoint.{name} must be an integer >= 1, got {value!r}")
         srv = self.server(point.chip, point.package, point.server)
         sys_ = self.system(srv, point.system, _key((point.chip, point.package, point.server)),
                            point.prefill_len, point.decode_len)
@@ -221,6 +226,8 @@ class Problem:
                                                            point.prefill_micro_batch or 1, B)
             reasons += map_reasons
             perf = evaluate_point(sys_, mapping, B, fidelity=self.fidelity)
+        elif point.mapping == "default":
+            raise ValueError("mapping 'default' needs a system with a default_mapping (§12.2); use 'explicit' or 'best'")
         else:
             raise ValueError(f"unknown mapping mode {point.mapping!r} (allowed: {', '.join(MAPPING_MODES)})")
         if map_v.get("map_memory_bytes", 0) > 0:

@@ -89,8 +89,11 @@ def resolve_model_path(name_or_path: Any, model_dir: Any = DEFAULT_MODEL_DIR) ->
         return candidate
     folder = Path(model_dir)
     names = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    from .validate import suggest
+    hint = suggest(str(name_or_path), names) if names else None
     raise ConfigError(folder, "", str(name_or_path), problem="unknown model",
-                      allowed=", ".join(names) if names else f"no *.yaml model files in {folder}")
+                      allowed=(", ".join(names) + (f"; did you mean {hint!r}?" if hint else ""))
+                      if names else f"no *.yaml model files in {folder}")
 
 
 def load_model(name_or_path: Any, model_dir: Any = DEFAULT_MODEL_DIR, *,

@@ -74,12 +74,23 @@ _install_float_resolver(NumberSafeLoader)
 def load_yaml_text(text: str, file: Any = "<input>") -> dict:
     """Parse YAML ``text`` (read from ``file``, used in messages) into a dict in file key order."""
     file = str(file)
-    loader = NumberSafeLoader(text)
-    loader.file = file
+    loader = None
     try:
+        loader = NumberSafeLoader(text)
+        loader.file = file
         data = loader.get_single_data()
     except ConfigError:
         raise
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control bytes, ...)
+        pos = max(0, int(exc.position))
+        line = text.count("\n", 0, pos) + 1 if isinstance(text, str) else 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1 if isinstance(text, str) else pos + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise ConfigError(file, f"line {line}, column {column}", problem=f"malformed YAML: character {char} "
+                          "is not allowed", allowed="printable UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(file, "", problem="malformed YAML: nested too deeply",
+                          allowed="valid YAML") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -89,14 +100,33 @@ def load_yaml_text(text: str, file: Any = "<input>") -> dict:
     except yaml.YAMLError as exc:
         raise ConfigError(file, "", problem=f"malformed YAML: {exc}", allowed="valid YAML") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if data is None:
         raise ConfigError(file, "", problem="the file is empty", allowed="a YAML mapping")
     if not isinstance(data, dict):
         raise ConfigError(file, "", type(data).__name__,
                           problem="the top level must be a mapping of keys to values",
                           allowed="a YAML mapping")
+    _refuse_cycles(data, file)
     return data
+
+
+def _refuse_cycles(data: Any, file: str) -> None:
+    """A YAML alias inside its own anchor (``a: &x [*x]``) builds an endless tree: refuse it."""
+    stack: list[tuple[Any, str, frozenset]] = [(data, "", frozenset())]
+    while stack:
+        node, path, above = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        if id(node) in above:
+            raise ConfigError(file, path, problem="a YAML alias refers to a mapping or list that contains it",
+                              allowed="aliases to other parts of the file only")
+        above = above | {id(node)}
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            sub = (f"{path}[{key}]" if isinstance(node, list) else (f"{path}.{key}" if path else str(key)))
+            stack.append((value, sub, above))
 
 
 def read_text(path: Any) -> str:

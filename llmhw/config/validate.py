@@ -203,15 +203,15 @@ class _Checker:
         for part in ("low", "high"):
             v = value[part]
             if not _is_number(v) or (fld.kind == INT and not isinstance(v, int)) \
-                    or (isinstance(v, float) and math.isnan(v)):
-                self.fail(_join(path, part), f"range bound must be {noun}", v, fld.describe())
+                    or (isinstance(v, float) and not math.isfinite(v)):
+                self.fail(_join(path, part), f"range bound must be {noun} (finite)", v, fld.describe())
         low, high = value["low"], value["high"]
         step, log = value.get("step"), value.get("log", False)
         if step is not None:
             if not _is_number(step) or (fld.kind == INT and not isinstance(step, int)):
                 self.fail(_join(path, "step"), f"range step must be {noun}", step, f"{noun} > 0")
-            if not step > 0:
-                self.fail(_join(path, "step"), "range step must be > 0", step, f"{noun} > 0")
+            if not step > 0 or not math.isfinite(step):
+                self.fail(_join(path, "step"), "range step must be > 0 and finite", step, f"{noun} > 0")
         if not isinstance(log, bool):
             self.fail(_join(path, "log"), "expected true or false", log, "true or false")
         if low > high:
@@ -268,6 +268,8 @@ class _Checker:
                 self.fail(path, f"expected {noun}{hint_text}", value, fld.describe())
             if isinstance(value, float) and math.isnan(value):
                 self.fail(path, "not a number", value, fld.describe())
+            if isinstance(value, float) and math.isinf(value):
+                self.fail(path, "must be finite", value, fld.describe())
             if fld.bound is not None and not fld.bound.holds(value):
                 self.fail(path, f"must be {fld.bound.text()}", value, fld.describe())
         elif kind == BOOL:
@@ -316,9 +318,9 @@ class _Checker:
         previous = None
         for threshold, factor in value.items():
             kpath = _join(path, threshold)
-            if not _is_number(threshold) or not threshold >= 0:
+            if not _is_number(threshold) or not threshold >= 0 or not math.isfinite(threshold):
                 self.fail(kpath, "threshold must be a number >= 0", threshold, fld.describe())
-            if not _is_number(factor) or not factor > 0:
+            if not _is_number(factor) or not factor > 0 or not math.isfinite(factor):
                 self.fail(kpath, "factor must be a number > 0", factor, fld.describe())
             if previous is not None and not threshold < previous:
                 self.fail(kpath, "thresholds must be listed in descending order (the first one "
@@ -451,6 +453,29 @@ def validate_model(raw: dict, file: Any = None, *, strict_heads: bool = True) ->
     _top(checker, raw, MODEL_TOP)
     checker.expandable(raw["Model"], MODEL_TOP.fields["Model"].section, "Model")
     checker.model_heads(raw["Model"], "Model", strict_heads)
+
+
+def concrete_model(model: dict, file: Any = None) -> dict:
+    """The one model configuration of a validated ``Model`` mapping (a search studies one model).
+
+    Single-element lists are unwrapped; a list of alternatives (or a range, or an associated_explore
+    bundle) with more than one value raises ConfigError naming its key.
+    """
+    try:
+        confs = expand(model, file, "Model")
+    except ConfigError:
+        confs = []
+    if len(confs) == 1:
+        return confs[0]
+    for key, value in model.items():
+        if key == ASSOCIATED_KEY or isinstance(value, (list, dict)):
+            shown = model.get(value) if key == ASSOCIATED_KEY and _hashable(value) else value
+            raise ConfigError(file, _join("Model", value if key == ASSOCIATED_KEY else key), shown,
+                              problem="a search studies one model: lists of alternatives and "
+                                      "ranges of model keys are not search dimensions",
+                              allowed="a single value (run one study per model)")
+    raise ConfigError(file, "Model", problem="expected one model configuration",
+                      allowed="a single value per key")  # pragma: no cover
 
 
 def validate_system(raw: dict, file: Any = None) -> None:

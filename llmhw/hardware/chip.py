@@ -93,8 +93,14 @@ def build_chip(cfg: Mapping[str, Any], k: Constants, default_id: Any = 0) -> Chi
     core_area_ratio = get_or_default(cfg, "core_area_ratio", 0.7)
     padring = kc["padring_width"]
 
-    if is_set(cfg.get("perf")) and is_set(cfg.get("sram")):          # mode A
+    sram_cfg = cfg.get("sram")
+    no_sram = (is_set(cfg.get("perf")) and isinstance(sram_cfg, (int, float))
+               and not isinstance(sram_cfg, bool) and sram_cfg == 0)
+    if is_set(cfg.get("perf")) and (is_set(sram_cfg) or no_sram):   # mode A
         perf, sram = cfg["perf"], cfg["sram"]
+        if no_sram:  # degenerate: scored with a violation (the reference, taking 0 as unset, crashes)
+            violations["chip_sram_mb"] = 1.0
+            reasons.append("no SRAM (sram = 0)")
         sram_mb = sram / 1e6
         sram_area = sram_mb * kc["sram_density"]
         mac_area = perf / 1e12 * macs_density

@@ -64,19 +64,23 @@ def _substrate_cost(area: float, n: int, chip_cost: float, si: bool, kp: Mapping
     """§6.6: (substrate cost, wasted-chips cost) for a silicon interposer (chip-last) or organic package."""
     if si:
         c_os = kp["os_cost_per_mm2"] * area
-        c_si = kp["si_wafer_cost"] / dies_per_wafer(area, INTERPOSER_WAFER_DIAMETER_MM, INTERPOSER_DICING_GAP_MM)
+        dpw = dies_per_wafer(area, INTERPOSER_WAFER_DIAMETER_MM, INTERPOSER_DICING_GAP_MM)
+        c_si = kp["si_wafer_cost"] / dpw if dpw > 0 else math.inf  # an interposer larger than its wafer
         c_c4 = kp["c4_bump_cost_per_mm2"] * area
         y_si = negative_binomial_yield(area, kp["si_D0"], kp["si_alpha"])
         y_b = kp["si_bonding_yield"] ** n
-        substrate = (c_si + c_c4) / y_si / y_b / kp["os_bonding_yield"] + c_os / kp["os_bonding_yield"]
-        wasted = n * chip_cost * (1 / y_b / kp["os_bonding_yield"] - 1)
+        if y_si > 0 and y_b > 0:
+            substrate = (c_si + c_c4) / y_si / y_b / kp["os_bonding_yield"] + c_os / kp["os_bonding_yield"]
+        else:  # yields underflowing to 0 (absurd sizes or counts): no finite cost
+            substrate = math.inf
+        wasted = n * chip_cost * (1 / y_b / kp["os_bonding_yield"] - 1) if y_b > 0 else math.inf
     else:
         f = 1
         if n != 1:
             f = next((factor for threshold, factor in layer_factors if area > threshold), 1)
         y_b = kp["os_bonding_yield"] ** n
-        substrate = area * kp["os_cost_per_mm2"] * f / y_b
-        wasted = n * chip_cost * (1 / y_b - 1)
+        substrate = area * kp["os_cost_per_mm2"] * f / y_b if y_b > 0 else math.inf
+        wasted = n * chip_cost * (1 / y_b - 1) if y_b > 0 else math.inf
     return substrate, wasted
 
 

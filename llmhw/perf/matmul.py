@@ -33,7 +33,7 @@ def roofline_time(op: Operator, chip_perf_flops: float, compute_perf_efficiency:
 
 def ws_time(op: Operator, chip: Chip, bandwidth_bytes_per_s: float) -> MatmulTime:
     """§13.3 weight-stationary systolic arrays (compute efficiency not applied; 1 byte per element)."""
-    w, n_sa = chip.sa_width, chip.num_sa
+    w, n_sa = max(chip.sa_width, 1), chip.num_sa  # crash guard: a chip too slow for one MAC per array
     stacks, I, J, K = op.stacks, op.I, op.J, op.K
     if stacks > n_sa:
         s_core = math.ceil(stacks / n_sa)

@@ -58,6 +58,24 @@ def from_result(result: Any, objectives: list[Objective], constraints: Constrain
     return Outcome(values, {n: to_optuna(a) for n, a in amounts.items()}, attrs, feasible)
 
 
-def failed(error: BaseException, tb: str, compat: str) -> Outcome:
-    return Outcome(None, {}, {"feasible": False, "error": f"{type(error).__name__}: {error}",
-                              "traceback": tb[-4000:], "fidelity": compat}, False)
+def failed(error: BaseException, tb: str, compat: str, design: Any = None) -> Outcome:
+    """A FAIL trial: the error, its traceback and (when known) the concrete design as user attrs."""
+    attrs = {"feasible": False, "error": f"{type(error).__name__}: {error}"[:1000],
+             "traceback": tb[-4000:], "fidelity": compat}
+    if design is not None:
+        try:
+            attrs["design"] = attr_value(design)
+        except Exception:  # noqa: BLE001 - the failure record must never fail itself
+            attrs["design"] = repr(design)[:4000]
+    return Outcome(None, {}, attrs, False)
+
+
+def design_of(point: Any) -> dict[str, Any]:
+    """The concrete design of a DesignPoint (for the attrs of a failed trial)."""
+    from dataclasses import fields, is_dataclass
+    if not is_dataclass(point):
+        return {"point": repr(point)[:2000]}
+    out = {f.name: getattr(point, f.name) for f in fields(point)}
+    if isinstance(out.get("system"), Mapping):
+        out["system"] = {k: v for k, v in out["system"].items() if k != "model"}
+    return out

@@ -108,7 +108,8 @@ class Setup:
 def parse_model_text(model: InputText) -> dict:
     raw = load_yaml_text(model.text, model.path)
     validate_model(raw, model.path)
-    return raw["Model"]
+    from llmhw.config.validate import concrete_model
+    return concrete_model(raw["Model"], model.path)
 
 
 def build_setup(inputs: StudyInputs) -> Setup:
@@ -121,9 +122,13 @@ def build_setup(inputs: StudyInputs) -> Setup:
     validate_constants(constants, inputs.constants.path)
     space_file = parse_space_text(inputs.space.text, inputs.space.path) if inputs.space else None
     hw_o, sys_o = apply(space_file, hw_raw, sys_raw)
-    if space_file is not None:
-        validate_hardware(hw_o, space_file.path)
-        validate_system(sys_o, space_file.path)
+    if space_file is not None:  # an error here comes from the overlay: name its key in the space file
+        for section, validate, tree in (("hardware", validate_hardware, hw_o), ("system", validate_system, sys_o)):
+            try:
+                validate(tree, space_file.path)
+            except ConfigError as exc:
+                raise ConfigError(exc.file, f"{section}.{exc.key_path}" if exc.key_path else section,
+                                  exc.value, exc.allowed, exc.problem) from None
     compat = inputs.compat or sys_o.get("compat") or DEFAULT_COMPAT
     fidelity = Fidelity.from_compat(compat)
     objectives = parse_objectives(list(inputs.objectives))
