@@ -56,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add(g, "--study", metavar="NAME", help="study name (default: <hw>[+<space>]-<model>-<P>x<G>); "
                                             "alone, resumes/reports the stored study")
     _add(g, "--storage", metavar="URL", help="Optuna storage URL (default: sqlite:///studies/<study>.db); "
-                                             "journal:PATH for a journal file")
+                                             "journal:PATH for a journal file; postgresql://USER@HOST/DB "
+                                             "for a study shared by several machines")
+    _add(g, "--jobs", type=int, default=1, metavar="N",
+         help="worker processes on this machine (default: 1); with SQLite they share a journal "
+              "file merged into the study, with a server database they write it directly")
     _add(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones")
     _add(g, "--enqueue", metavar="FILE", help="YAML of known designs evaluated first and shown for comparison")
     _add(g, "--mapping", choices=MAPPING_MODES, default=None,
@@ -64,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
               "mapping for the first objective")
     _add(g, "--batch-size", type=int, default=None, metavar="K", help="trials asked/evaluated/stored per batch")
     _add(g, "--no-progress", action="store_true", help="no progress bar")
+    if "--check" not in parser._option_string_actions:  # noqa: SLF001
+        from llmhw.commands.check import add_arguments as add_check
+        add_check(g)
 
 
 def parse_workload(text: str | None, pairs: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], str | None]:
@@ -141,7 +148,13 @@ def _stored(args: argparse.Namespace) -> tuple[Any, dict]:
     meta = study.user_attrs.get(ATTR)
     if not isinstance(meta, dict) or "identity" not in meta:
         raise UsageError(f"study {name!r} in {url} was not made by llmhw (no stored inputs)")
-    return StudyInputs.from_identity(meta["identity"]), dict(meta.get("run") or {})
+    try:
+        return StudyInputs.from_identity(meta["identity"]), dict(meta.get("run") or {})
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        version = (meta.get("run") or {}).get("tool_version") or study.user_attrs.get("tool_version")
+        raise UsageError(f"study {name!r} in {url} was made by llmhw {version or '(unknown version)'} and its "
+                         f"stored inputs cannot be read by this version ({type(exc).__name__}: {exc}); "
+                         "give --hw and --model to continue it with --force, or use another --study name") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     import warnings
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    from llmhw.commands import check
+    check.validate_flags(args)   # every flag, before any file or storage is touched
     stored_run: dict = {}
     if args.study is not None and not args.hw and not args.space:
         inputs, stored_run = _stored(args)
@@ -164,10 +179,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         all_inputs = _inputs_from_files(args, console)
         named = None
+    plans = check.preflight(args, all_inputs, named, stored_run, console, DEFAULT_TRIALS)  # writes nothing
+    if getattr(args, "check", False):
+        return check.report(plans, console)
+    for plan in plans:
+        if plan.memory is not None and plan.memory.fits == 0:
+            console.print(f"[yellow]warning:[/] {plan.name}: {plan.memory.line()} — the search may find no "
+                          "feasible design")
+    from llmhw.search.guard import guarded
     rc = 0
-    for i, inputs in enumerate(all_inputs):
-        name = named[i] if named else None
-        rc = max(rc, _run_one(args, inputs, name, stored_run, console, multi=len(all_inputs) > 1))
+    with guarded(console) as guard:   # study locks, Ctrl-C/SIGTERM, storage failures as one line
+        for i, inputs in enumerate(all_inputs):
+            name = named[i] if named else None
+            rc = max(rc, _run_one(args, inputs, name, stored_run, console, multi=len(all_inputs) > 1))
+            if guard.interrupted:
+                break
     return rc
 
 
@@ -175,9 +201,9 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
              multi: bool) -> int:
     from llmhw.evaluate import Problem
     from llmhw.search.output import print_front, write_csvs
-    from llmhw.search.runner import Runner, open_study, run_record_for
+    from llmhw.search.runner import open_study, run_record_for
     from llmhw.search.samplers import choose
-    from llmhw.search.storage import default_storage_url
+    from llmhw.search.storage import default_storage_url, trial_store
     from llmhw.search.study import build_setup, check_study_name, study_name
 
     setup = build_setup(inputs)
@@ -194,7 +220,15 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     choice = choose(sampler, trials, batch)
     if choice.name == "grid":
         setup.space.grid()  # refuses ranges with a clear message before anything is written
-    study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), args.force, console)
+    from llmhw.search.workers import run_search, study_lock
+    jobs = 1 if getattr(args, "jobs", None) is None else args.jobs
+    if jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {jobs}")
+    from llmhw.search.guard import current_guard
+    guard = current_guard()
+    guard.open(url, name, immediate=jobs > 1)  # one writing command per SQLite study; Ctrl-C/SIGTERM handling
+    with study_lock(url), guard.critical():  # several processes may open/create a shared study at once
+        study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), args.force, console)
     space = setup.space
     size = space.size()
     console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {url}")
@@ -208,11 +242,12 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
                   + (f" (auto for {trials} trials)" if choice.requested == "auto" else "")
                   + f", batch {choice.batch_size}, seed {seed}")
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
-    runner = Runner(setup, problem, study, choice, seed, trials, console=console,
-                    progress=not args.no_progress, label=name)
+    if jobs > 1 and seed is not None:
+        console.print(f"  --seed with --jobs {jobs}: worker i uses seed+i; a parallel run is not reproducible")
     t0 = time.perf_counter()
-    res = runner.run()
-    stored = res.trials or runner.store.read()
+    res = guard.run(lambda: run_search(setup, study, url, name, choice, seed, trials, jobs=jobs, console=console,
+                                       progress=not args.no_progress, problem=problem), study)
+    stored = res.trials or trial_store(study).read()
     outdir = Path(args.outputs or OUTPUTS) / name
     df, front, tp, pp = write_csvs(stored, setup.objectives, outdir)
     s = res.stats
@@ -221,7 +256,7 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
                       f"({s.evaluated} evaluated, {s.cache_hits} from the cache, {s.failed} failed; "
                       f"ask {s.t_ask:.1f} s, evaluate {s.t_eval:.1f} s, tell {s.t_tell:.1f} s, "
                       f"store {s.t_write:.1f} s)" + (f"; re-queued {res.requeued} unfinished" if res.requeued else ""))
-    else:
+    elif not guard.interrupted:
         console.print(f"the study already holds {res.complete} COMPLETE trials (--trials {trials}): report only")
     n_feas = int(df["feasible"].sum()) if not df.empty else 0
     dims = [c for c in front.columns if c.startswith("dim.")]
@@ -230,6 +265,9 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
                   f"({distinct} distinct designs)")
     print_front(console, df, front, setup.objectives, f"Pareto front of {name} (feasible)")
     console.print(f"wrote {pp} and {tp}")
+    if guard.interrupted:
+        console.print(f"[bold yellow]{guard.interrupted_line(res.complete, trials)}[/]")
+        return guard.stop.exit_code
     return 0
 
 

@@ -16,6 +16,13 @@ On start the persistent study is read once (fast bulk read), RUNNING/WAITING tri
 writer are marked FAIL and their params re-queued, the in-memory study is seeded with the stored
 trials (sampler state such as NSGA-II generations travels in their system attrs), the evaluation
 cache is filled from them, and reference designs (``--enqueue``) not yet stored are queued first.
+
+Several processes on one study (issue 5; a store with ``shared`` set: a server database or a
+journal file): before each batch the runner adds the trials the other processes stored since its
+last look to its in-memory study, cache and front (``store.read_new``), and takes the study's
+COMPLETE count as progress; the store admits a batch against the budget inside its write lock, so
+the processes together store exactly N; a reference design is queued only by the process that
+claims it (``store.claim``). See :mod:`llmhw.search.workers` for ``--jobs``.
 """
 from __future__ import annotations
 
@@ -28,9 +35,11 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
+from llmhw import __version__
 from llmhw.errors import LlmhwError, UsageError
 
-from .outcome import Outcome, attr_value, failed, from_result
+from . import signals
+from .outcome import Outcome, attr_value, design_of, failed, from_result
 from .pareto import losses
 from .progress import FrontTracker, SearchProgress
 from .samplers import SamplerChoice, make_sampler
@@ -38,6 +47,8 @@ from .storage import count_complete, open_storage, trial_store
 from .study import ATTR, Setup, identity_diff, run_record, stored_identity, study_attrs
 
 REFERENCE_ATTR = "reference"
+FAIL_STREAK = 20   # consecutive failed evaluations (at least two batches) that stop a run
+WARN_MAX = 10      # one-line warnings for failed trials per run
 DIMS_ATTR = "dims"
 
 
@@ -46,7 +57,8 @@ class InputsChanged(UsageError):
 
     def __init__(self, name: str, diff: list[str]):
         self.diff = diff
-        super().__init__(f"study {name!r} was made with different inputs ({len(diff)} difference(s) "
+        n = sum(1 for line in diff if not line.startswith(" ")) or len(diff)  # entries, not diff lines
+        super().__init__(f"study {name!r} was made with different inputs ({n} difference(s) "
                          "shown above); use the same inputs, another --study name, or --force")
 
 
@@ -58,12 +70,13 @@ def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         study = optuna.create_study(study_name=name, storage=storage, directions=setup.directions)
-        study.set_metric_names([o.name for o in setup.objectives])
-        for key, value in study_attrs(setup, run).items():
-            study.set_user_attr(key, value)
+        _initialise(study, setup, run)
         return study, True
     stored = stored_identity(study)
     current = setup.inputs.identity()
+    if stored is None and _unfinished_creation(study, setup):
+        _initialise(study, setup, run)  # a run killed while creating it: finish the creation
+        return study, True
     if stored is None:
         raise UsageError(f"study {name!r} in {storage_url} was not made by llmhw (no '{ATTR}' attrs); "
                          "choose another --study name")
@@ -73,6 +86,15 @@ def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool
                          "directions; objectives cannot change within a study: choose another --study name")
     meta = dict(study.user_attrs.get(ATTR) or {})
     history = list(meta.get("history") or [])
+    other = _other_version(study, meta)
+    if other is not None:
+        note = (f"study {name!r} was last written by llmhw {other}, this is llmhw {__version__}: its trials were "
+                "scored by that version's evaluator and would be mixed with new ones in one front")
+        if not force:
+            raise UsageError(note + "; use --force to continue it with this version, or another --study name")
+        if console is not None:
+            console.print(f"[yellow]{note} (--force)[/]")
+        history.append({"event": f"resumed by llmhw {__version__}, last written by llmhw {other} (--force)"})
     if diff:
         if console is not None:
             console.print(f"[bold red]study {name!r}: the inputs differ from the stored ones:[/]")
@@ -92,6 +114,26 @@ def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool
     meta["history"] = history[-50:]
     study.set_user_attr(ATTR, meta)
     return study, False
+
+
+def _initialise(study: optuna.Study, setup: Setup, run: dict) -> None:
+    """Metric names and study attrs of a new study; the ``llmhw`` attr (the marker) goes last."""
+    study.set_metric_names([o.name for o in setup.objectives])
+    attrs = study_attrs(setup, run)
+    for key, value in sorted(attrs.items(), key=lambda kv: kv[0] == ATTR):
+        study.set_user_attr(key, value)
+
+
+def _unfinished_creation(study: optuna.Study, setup: Setup) -> bool:
+    """No llmhw attrs, no trials, the same directions: created by a run killed before its attrs."""
+    return (not study.get_trials(deepcopy=False)
+            and [d.name.lower() for d in study.directions] == setup.directions)
+
+
+def _other_version(study: optuna.Study, meta: dict) -> str | None:
+    """The llmhw version that last wrote the study, if it is not this one."""
+    stored = (meta.get("run") or {}).get("tool_version") or study.user_attrs.get("tool_version")
+    return str(stored) if stored and str(stored) != __version__ else None
 
 
 @dataclass
@@ -130,7 +172,8 @@ def _key_from_params(space, params: dict) -> tuple | None:
 class Runner:
     def __init__(self, setup: Setup, problem: Any, study: optuna.Study, choice: SamplerChoice,
                  seed: int | None, trials: int, console: Console | None = None,
-                 progress: bool = True, label: str = "search"):
+                 progress: bool = True, label: str = "search", ask_size: int | None = None,
+                 enqueue: bool = True, requeue: Sequence[dict] = (), peers: int = 1):
         if trials < 1:
             raise UsageError(f"--trials must be >= 1, got {trials}")
         self.setup = setup
@@ -146,6 +189,10 @@ class Runner:
         self.cache: dict[tuple, Outcome] = {}
         self.stats = RunStats()
         self.directions = setup.directions
+        self.ask_size = ask_size or choice.batch_size   # trials per batch (default: the sampler's)
+        self.enqueue = enqueue                          # queue the reference designs (--enqueue)
+        self.requeue = list(requeue)                    # extra params to evaluate first
+        self.peers = max(1, int(peers))                 # processes sharing the remaining budget
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self, params_list: Sequence[dict]) -> list[Outcome]:
@@ -158,8 +205,9 @@ class Runner:
             try:
                 points.append(space.point(p))
                 idx.append(i)
-            except LlmhwError as exc:
-                out[i] = failed(exc, traceback.format_exc(), compat)
+            except Exception as exc:  # noqa: BLE001 - a point that cannot be built fails its trial
+                out[i] = failed(exc, traceback.format_exc(), compat, design=dict(p))
+                self.stats.failed += 1
         try:
             results = list(self.problem.evaluate_many(points)) if points else []
             if len(results) != len(points):
@@ -171,18 +219,27 @@ class Runner:
                     results.append(self.problem.evaluate(pt))
                 except Exception as exc:  # noqa: BLE001
                     results.append(exc)
-        for i, r in zip(idx, results):
-            if isinstance(r, BaseException):
-                out[i] = failed(r, "".join(traceback.format_exception(r)), compat)
-                self.stats.failed += 1
-            else:
-                out[i] = from_result(r, setup.objectives, setup.constraints, compat)
+        for i, r, pt in zip(idx, results, points):
+            if not isinstance(r, BaseException):
+                try:
+                    out[i] = from_result(r, setup.objectives, setup.constraints, compat)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - a malformed result fails its trial
+                    r = exc
+            out[i] = failed(r, "".join(traceback.format_exception(r)), compat, design=design_of(pt))
+            self.stats.failed += 1
         self.stats.evaluated += len(points)
         return out  # type: ignore[return-value]
 
     def outcomes(self, params_list: Sequence[dict]) -> list[Outcome]:
         """Outcomes for a batch of params, evaluating only points not in the cache."""
-        keys = [self.setup.space.canonical(p) for p in params_list]
+        keys = []
+        for p in params_list:
+            try:
+                keys.append(self.setup.space.canonical(p))
+            except Exception:  # noqa: BLE001 - not a point of the space: evaluated (and failed) alone
+                self._odd = getattr(self, "_odd", 0) + 1
+                keys.append(("<not a point of the space>", self._odd))
         todo: dict[tuple, dict] = {}
         for k, p in zip(keys, params_list):
             if k not in self.cache and k not in todo:
@@ -193,11 +250,35 @@ class Runner:
                 self.cache[k] = o
         return [self.cache[k] for k in keys]
 
+    def _warn_failed(self, stored: Sequence[FrozenTrial]) -> None:
+        """One line per trial whose evaluation raised (at most WARN_MAX per run, then a count)."""
+        for t in stored or ():
+            if t.state != TrialState.FAIL or "error" not in t.user_attrs:
+                continue
+            self._warned = getattr(self, "_warned", 0) + 1
+            if self._warned > WARN_MAX:
+                continue
+            text = (f"warning: trial {t.number} failed: {str(t.user_attrs['error']).splitlines()[0][:160]} "
+                    "(design and traceback stored in its user attrs; the search goes on)")
+            if self._warned == WARN_MAX:
+                text += "; further failures are only counted"
+            if self.console is not None:
+                self.console.print(text, markup=False, highlight=False)
+            else:
+                import sys
+                print(text, file=sys.stderr)
+
     # ------------------------------------------------------------------ the loop
     def _seed_memory(self, stored: list[FrozenTrial]) -> optuna.Study:
         sampler = make_sampler(self.choice, self.setup.space, self.seed, len(self.directions))
         mem = optuna.create_study(directions=self.directions, sampler=sampler)
         mem.set_metric_names([o.name for o in self.setup.objectives])
+        self._mirror(mem, stored)
+        return mem
+
+    @staticmethod
+    def _mirror(mem: optuna.Study, stored: Sequence[FrozenTrial]) -> None:
+        """Add finished stored trials to the in-memory study (sampler history)."""
         copies = []
         for t in stored:
             if t.state not in (TrialState.COMPLETE, TrialState.FAIL):
@@ -210,7 +291,32 @@ class Runner:
                 user_attrs={k: v for k, v in t.user_attrs.items() if k == REFERENCE_ATTR},
                 system_attrs=t.system_attrs, intermediate_values={}, trial_id=0))
         mem.add_trials(copies)
-        return mem
+
+    def _absorb(self, mem: optuna.Study, tracker: FrontTracker, new: Sequence[FrozenTrial]) -> None:
+        """Trials stored by other processes: into the sampler history, the cache and the front."""
+        self._mirror(mem, new)
+        self._fill_cache(list(new))
+        self._track_stored(tracker, new)
+
+    def _track_stored(self, tracker: FrontTracker, stored: Sequence[FrozenTrial]) -> None:
+        """Feasible COMPLETE trials into the front (one merge: per-trial merges cost O(n·front))."""
+        feas = [t.values for t in stored if t.state == TrialState.COMPLETE and t.user_attrs.get("feasible")]
+        if feas:
+            tracker.add(losses(feas, self.directions))
+
+    def _queue_references(self, mem: optuna.Study, pending: list[tuple[str, dict]],
+                          stored: Sequence[FrozenTrial]) -> list[tuple[str, dict]]:
+        """Queue the reference designs not stored yet (shared stores: those this process claims);
+        returns the ones still pending (claimed by another live process)."""
+        have = {t.user_attrs.get(REFERENCE_ATTR) for t in stored if t.state == TrialState.COMPLETE}
+        pending = [(n, p) for n, p in pending if n not in have]
+        if not pending:
+            return []
+        mine = self.store.claim([n for n, _ in pending]) if self.store.shared else {n for n, _ in pending}
+        for name, params in pending:
+            if name in mine:
+                mem.enqueue_trial(params, user_attrs={REFERENCE_ATTR: name}, skip_if_exists=False)
+        return [(n, p) for n, p in pending if n not in mine]
 
     def _fill_cache(self, stored: list[FrozenTrial]) -> None:
         prefix = "constraints:"
@@ -243,27 +349,36 @@ class Runner:
             stored = self.store.read()
         done = count_complete(stored)
         tracker = FrontTracker(len(self.directions))
-        for t in stored:
-            if t.state == TrialState.COMPLETE and t.user_attrs.get("feasible"):
-                tracker.add(losses([t.values], self.directions))
+        self._track_stored(tracker, stored)
         if done >= self.target:
             self.stats.t_total = time.perf_counter() - t_start
             return RunResult(self.study, done, 0, self.stats, 0, stored)
         self._fill_cache(stored)
         mem = self._seed_memory(stored)
-        have_refs = {t.user_attrs.get(REFERENCE_ATTR) for t in stored if t.state == TrialState.COMPLETE}
-        for name, params in self.setup.references:
-            if name not in have_refs:
-                mem.enqueue_trial(params, user_attrs={REFERENCE_ATTR: name}, skip_if_exists=False)
-        for params in requeue:
+        shared = self.store.shared
+        pending = self._queue_references(mem, list(self.setup.references) if self.enqueue else [], stored)
+        for params in requeue + self.requeue:
             mem.enqueue_trial(params, skip_if_exists=False)
         del stored
         progress = SearchProgress(self.console, self.target, done, self.label, self.show_progress)
         added = 0
+        fail_streak = 0
+        stop = signals.current()
         dists = space.distributions
         try:
             while done < self.target:
-                k = min(self.choice.batch_size, self.target - done)
+                if stop is not None and stop.requested:  # Ctrl-C/SIGTERM: the last batch is stored
+                    break
+                if shared:  # other processes' trials since the last batch
+                    new = self.store.read_new()
+                    if new:
+                        self._absorb(mem, tracker, new)
+                    if pending:
+                        pending = self._queue_references(mem, pending, new)
+                    done = self.store.complete
+                    if done >= self.target:
+                        break
+                k = min(self.ask_size, -(-(self.target - done) // self.peers))
                 t0 = time.perf_counter()
                 asked = [mem.ask(dists) for _ in range(k)]
                 params_list = [t.params for t in asked]
@@ -288,15 +403,19 @@ class Runner:
                         distributions=frozen.distributions, user_attrs=attrs,
                         system_attrs=frozen.system_attrs, intermediate_values={}, trial_id=0))
                 t3 = time.perf_counter()
-                self.store.write(records)
+                with signals.critical():  # a second Ctrl-C waits for the batch to be stored
+                    kept = self.store.write(records, budget=self.target)
                 t4 = time.perf_counter()
+                self._warn_failed(kept)
                 n_ok = sum(1 for r in records if r.state == TrialState.COMPLETE)
-                if n_ok == 0:
+                fail_streak = 0 if n_ok else fail_streak + len(records)
+                if fail_streak >= max(FAIL_STREAK, 2 * len(records)):
                     errors = {r.user_attrs.get("error") for r in records}
-                    raise LlmhwError(f"every evaluation of a batch failed ({'; '.join(sorted(map(str, errors)))[:300]}); "
-                                     "the failed trials are stored with their tracebacks")
-                done += n_ok
-                added += n_ok
+                    raise LlmhwError(f"the last {fail_streak} evaluations all failed ({'; '.join(sorted(map(str, errors)))[:300]}); "
+                                     "the failed trials are stored with their designs and tracebacks")
+                n_kept = sum(1 for r in kept if r.state == TrialState.COMPLETE)
+                done = self.store.complete if shared else done + n_kept
+                added += n_kept
                 self._track(tracker, list(zip(asked, outs)))
                 self.stats.t_ask += t1 - t0
                 self.stats.t_eval += t2 - t1

@@ -9,12 +9,20 @@ installed Optuna), producing exactly the rows ``add_trials`` would (a test compa
 A SIGKILL during a write rolls the whole batch back: a batch is either fully stored or absent, and
 nothing is ever left RUNNING by this writer.
 
-Trial numbers follow Optuna's rule (number = count of earlier trials of the study): the first
-INSERT takes SQLite's write lock (PostgreSQL: ``SELECT … FOR UPDATE`` on the study row, as Optuna
-does), so the batch's ids and numbers are contiguous.
+Trial numbers follow Optuna's rule (number = count of earlier trials of the study). Every batch
+transaction first locks the study — PostgreSQL/MySQL: ``SELECT … FOR UPDATE`` on the study row, as
+Optuna's own ``create_new_trial`` does; SQLite: a no-op ``UPDATE`` of the study row, which takes the
+database write lock — so concurrent writers (several machines on one PostgreSQL study, issue 5)
+are serialised: ids and numbers of a batch are contiguous and numbers unique. Under that lock the
+batch is admitted against the budget (``write(..., budget=N)`` drops COMPLETE trials beyond N in
+total, and a reference design already stored), so the processes together store exactly N.
 
-Other storages (journal files, in-memory) fall back to :class:`GenericTrialStore`
-(``Study.add_trials``).
+On a server database (``shared``) the runner picks up the other processes' trials before each
+batch (:meth:`RDBTrialStore.read_new`), and reference designs are claimed with PostgreSQL
+session-level advisory locks (:meth:`RDBTrialStore.claim`) so only one live process evaluates each.
+
+Journal files use :class:`llmhw.search.journal.JournalTrialStore` (bulk appends, same budget rule);
+other storages (in-memory) fall back to :class:`GenericTrialStore` (``Study.add_trials``).
 """
 from __future__ import annotations
 
@@ -31,20 +39,34 @@ from optuna.trial import FrozenTrial, TrialState
 from llmhw.errors import UsageError
 
 JOURNAL_PREFIX = "journal:"
+REFERENCE_KEY = "reference"  # user attr naming an enqueued reference design (runner.REFERENCE_ATTR)
 
 
 def default_storage_url(study_name: str, studies_dir: str | Path = "studies") -> str:
     return f"sqlite:///{Path(studies_dir) / (study_name + '.db')}"
 
 
+def normalize_url(url: str) -> str:
+    """``postgresql://`` / ``postgres://`` → ``postgresql+psycopg://`` (psycopg 3 is the driver
+    llmhw installs; SQLAlchemy's default for a bare postgresql:// is psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_server_db(url: str) -> bool:
+    """A database server several machines can share (not SQLite, not a journal file)."""
+    return "://" in url and not url.startswith(("sqlite:", JOURNAL_PREFIX))
+
+
 def open_storage(url: str) -> BaseStorage:
     """An Optuna storage for ``url``: any SQLAlchemy URL (sqlite:///…, postgresql://…) or
     ``journal:PATH`` for a JournalFileBackend log file."""
+    url = normalize_url(url)
     if url.startswith(JOURNAL_PREFIX):
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-        path = url[len(JOURNAL_PREFIX):].removeprefix("//")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(path))
+        from .journal import journal_path, journal_storage
+        return journal_storage(journal_path(url))
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
@@ -72,28 +94,46 @@ def trial_store(study: optuna.Study) -> "GenericTrialStore":
     rdb = _rdb(study._storage)  # noqa: SLF001
     if rdb is not None:
         return RDBTrialStore(study, rdb)
+    from .journal import JournalTrialStore, is_journal_file
+    if is_journal_file(study._storage):  # noqa: SLF001
+        return JournalTrialStore(study)  # type: ignore[return-value]
     return GenericTrialStore(study)
 
 
 class GenericTrialStore:
     """Writes with ``Study.add_trials`` and reads with ``Study.get_trials`` (any storage)."""
 
+    shared = False  # True: other processes may write the study concurrently (see read_new)
+
     def __init__(self, study: optuna.Study):
         self.study = study
+        self.complete = 0
 
-    def write(self, trials: Sequence[FrozenTrial]) -> None:
-        self.study.add_trials(trials)
+    def write(self, trials: Sequence[FrozenTrial], budget: int | None = None) -> list[FrozenTrial]:
+        """Store ``trials``; with ``budget``, at most ``budget`` COMPLETE trials in total (surplus
+        dropped, see :func:`llmhw.search.journal.admit`). Returns the stored ones."""
+        from .journal import admit, stored_reference_names
+        current = self.study.get_trials(deepcopy=False)
+        kept, self.complete = admit(trials, count_complete(current), stored_reference_names(current),
+                                    budget)
+        self.study.add_trials(kept)
+        return kept
 
     def read(self) -> list[FrozenTrial]:
-        return self.study.get_trials(deepcopy=False)
+        trials = self.study.get_trials(deepcopy=False)
+        self.complete = count_complete(trials)
+        return trials
 
     def fail_unfinished(self) -> list[FrozenTrial]:
         """Mark RUNNING/WAITING trials FAIL (left by a killed run); returns them as they were."""
         out = []
         storage = self.study._storage  # noqa: SLF001
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
-            storage.set_trial_system_attr(t._trial_id, "llmhw:requeued", True)  # noqa: SLF001
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # noqa: SLF001
+            try:
+                storage.set_trial_system_attr(t._trial_id, "llmhw:requeued", True)  # noqa: SLF001
+                storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # noqa: SLF001
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # another process failed it first (and re-queues it)
             out.append(t)
         return out
 
@@ -127,17 +167,47 @@ class RDBTrialStore(GenericTrialStore):
         self.U = models.TrialUserAttributeModel.__table__
         self.S = models.TrialSystemAttributeModel.__table__
         self.ST = models.StudyModel.__table__
+        self.shared = self.engine.name != "sqlite"
+        self._max_seen = 0             # highest trial_id returned by read/read_new
+        self._own: set[int] = set()    # trial_ids written by this store
+        self._claim_conn: Any = None
 
-    def write(self, trials: Sequence[FrozenTrial]) -> None:
+    def _lock_study(self, conn: Any) -> None:
+        """Serialise writers of this study until the transaction ends (see the module doc)."""
+        sa, ST = self.sa, self.ST
+        if self.engine.name == "sqlite":
+            conn.execute(sa.update(ST).where(ST.c.study_id == self.study_id)
+                         .values(study_name=ST.c.study_name))
+        else:
+            conn.execute(sa.select(ST.c.study_id).where(ST.c.study_id == self.study_id).with_for_update())
+
+    def _admit(self, conn: Any, trials: Sequence[FrozenTrial], budget: int | None) -> list[FrozenTrial]:
+        from .journal import admit
+        sa, T, U = self.sa, self.T, self.U
+        complete = conn.execute(sa.select(sa.func.count()).select_from(T).where(
+            T.c.study_id == self.study_id, T.c.state == TrialState.COMPLETE)).scalar_one()
+        refs: set = set()
+        if any(REFERENCE_KEY in t.user_attrs for t in trials):
+            refs = {json.loads(v) for (v,) in conn.execute(
+                sa.select(U.c.value_json).join(T, T.c.trial_id == U.c.trial_id).where(
+                    T.c.study_id == self.study_id, T.c.state == TrialState.COMPLETE,
+                    U.c.key == REFERENCE_KEY))}
+        kept, self.complete = admit(trials, complete, refs, budget, REFERENCE_KEY)
+        return kept
+
+    def write(self, trials: Sequence[FrozenTrial], budget: int | None = None) -> list[FrozenTrial]:
+        """Store ``trials`` in one transaction; with ``budget``, at most ``budget`` COMPLETE
+        trials in the study in total (checked under the study lock). Returns the stored ones."""
         if not trials:
-            return
+            return []
         sa, T = self.sa, self.T
         VT = self.models.TrialValueModel.TrialValueType
         finite = VT.FINITE
         with self.engine.begin() as conn:
-            if self.engine.name != "sqlite":
-                conn.execute(sa.select(self.ST.c.study_id).where(self.ST.c.study_id == self.study_id)
-                             .with_for_update())
+            self._lock_study(conn)
+            trials = self._admit(conn, trials, budget)
+            if not trials:
+                return []
             rows = [{"number": None, "study_id": self.study_id, "state": t.state,
                      "datetime_start": _utc_naive(t.datetime_start),
                      "datetime_complete": _utc_naive(t.datetime_complete)} for t in trials]
@@ -166,16 +236,63 @@ class RDBTrialStore(GenericTrialStore):
             for table, batch in ((self.V, values), (self.P, params), (self.U, uattrs), (self.S, sattrs)):
                 if batch:
                     conn.execute(sa.insert(table), batch)
+        self._own.update(ids)
+        return list(trials)
 
-    def read(self, with_user_attrs: bool = True) -> list[FrozenTrial]:
+    def read_new(self) -> list[FrozenTrial]:
+        """Trials stored by other writers since the last read/read_new (oldest first); also
+        refreshes ``complete`` (the study's COMPLETE count)."""
+        new = [t for t in self.read(after_id=self._max_seen) if t._trial_id not in self._own]  # noqa: SLF001
+        sa, T = self.sa, self.T
+        with self.engine.connect() as conn:
+            self.complete = conn.execute(sa.select(sa.func.count()).select_from(T).where(
+                T.c.study_id == self.study_id, T.c.state == TrialState.COMPLETE)).scalar_one()
+        return new
+
+    def claim(self, names: Sequence[str]) -> set[str]:
+        """Reference designs this process may evaluate: not stored yet and, on PostgreSQL, not
+        claimed by another live process (a session-level advisory lock per design, held until this
+        process exits; a killed process's claims vanish with its connection)."""
+        import hashlib
+        if not names:
+            return set()
+        got = set(names)
+        if self.engine.name == "postgresql":
+            if self._claim_conn is None:
+                self._claim_conn = self.engine.connect()
+            got = set()
+            for name in names:
+                h = int.from_bytes(hashlib.sha1(f"llmhw:{self.study_id}:{name}".encode()).digest()[:8],
+                                   "big", signed=True)
+                if self._claim_conn.execute(self.sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                            {"k": h}).scalar():
+                    got.add(name)
+            self._claim_conn.commit()
+        if got:
+            sa, T, U = self.sa, self.T, self.U
+            with self.engine.connect() as conn:
+                stored = {json.loads(v) for (v,) in conn.execute(
+                    sa.select(U.c.value_json).join(T, T.c.trial_id == U.c.trial_id).where(
+                        T.c.study_id == self.study_id, T.c.state == TrialState.COMPLETE,
+                        U.c.key == REFERENCE_KEY))}
+            got -= stored
+        return got
+
+    def read(self, with_user_attrs: bool = True, after_id: int | None = None) -> list[FrozenTrial]:
         sa, T = self.sa, self.T
         sid = self.study_id
         VT = self.models.TrialValueModel
+        cond = [T.c.study_id == sid] + ([T.c.trial_id > after_id] if after_id is not None else [])
         with self.engine.connect() as conn:
             trows = conn.execute(sa.select(T.c.trial_id, T.c.number, T.c.state, T.c.datetime_start,
                                            T.c.datetime_complete)
-                                 .where(T.c.study_id == sid).order_by(T.c.trial_id)).all()
-            in_study = sa.select(T.c.trial_id).where(T.c.study_id == sid)
+                                 .where(*cond).order_by(T.c.trial_id)).all()
+            if not trows:
+                if after_id is None:
+                    self.complete = 0
+                return []
+            cond.append(T.c.trial_id <= trows[-1][0])
+            in_study = sa.select(T.c.trial_id).where(*cond)
             vals: dict[int, dict[int, float]] = {}
             for tid, obj, value, vtype in conn.execute(
                     sa.select(self.V.c.trial_id, self.V.c.objective, self.V.c.value, self.V.c.value_type)
@@ -211,6 +328,9 @@ class RDBTrialStore(GenericTrialStore):
                             user_attrs=uattrs.get(tid, {}), system_attrs=sattrs.get(tid, {}),
                             intermediate_values={}, trial_id=tid)
             out.append(t)
+        self._max_seen = max(self._max_seen, trows[-1][0])
+        if after_id is None:
+            self.complete = count_complete(out)
         return out
 
 
