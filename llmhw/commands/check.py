@@ -371,12 +371,22 @@ def plan_name(args: argparse.Namespace, inputs: Any, setup: Any, named: str | No
     return study_name(inputs, setup.model_name)
 
 
+def run_options(args: argparse.Namespace, stored_run: dict, default_trials: int) -> tuple[int, Any, Any]:
+    """(trials, sampler choice, seed) from the flags, falling back to the stored study's run record."""
+    from llmhw.search.samplers import choose
+    trials = args.trials if args.trials is not None else int(stored_run.get("trials") or default_trials)
+    sampler = args.sampler or stored_run.get("sampler") or "auto"
+    seed = args.seed if args.seed is not None else stored_run.get("seed")
+    batch = args.batch_size if args.batch_size is not None else stored_run.get("batch_size")
+    choice = choose(sampler, trials, batch)
+    return trials, choice, seed
+
+
 def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequence[str] | None,
               stored_run: dict, console: Any = None, default_trials: int = 200) -> list[Plan]:
     """Build and check every study of the command; raises on the first problem, writes nothing."""
     from llmhw.evaluate import Problem
     from llmhw.paths import STUDIES
-    from llmhw.search.samplers import choose
     from llmhw.search.storage import default_storage_url
     from llmhw.search.study import build_setup
     plans: list[Plan] = []
@@ -393,11 +403,7 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
                              "pair twice?)")
         names.add(name)
         url = args.storage or default_storage_url(name, STUDIES)
-        trials = args.trials if args.trials is not None else int(stored_run.get("trials") or default_trials)
-        sampler = args.sampler or stored_run.get("sampler") or "auto"
-        seed = args.seed if args.seed is not None else stored_run.get("seed")
-        batch = args.batch_size if args.batch_size is not None else stored_run.get("batch_size")
-        choice = choose(sampler, trials, batch)
+        trials, choice, seed = run_options(args, stored_run, default_trials)
         if choice.name == "grid":
             setup.space.grid()
         memory = None

@@ -20,40 +20,36 @@ from typing import Any
 
 from rich.console import Console
 
+from llmhw.commands import add_flag
 from llmhw.errors import UsageError
 from llmhw.paths import OUTPUTS, STUDIES
 
 DEFAULT_PORT = 8080
 
 
-def _add(parser: argparse.ArgumentParser, *flags: str, **kw: Any) -> None:
-    """Add a flag unless the parser already has it."""
-    if any(f in parser._option_string_actions for f in flags):  # noqa: SLF001
-        return
-    parser.add_argument(*flags, **kw)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("inspect stored studies")
-    _add(g, "--report", action="store_true",
+    add_flag(g, "--report", action="store_true",
          help="print the study summary: inputs, trials, hypervolume history, Pareto front, the best design "
               "per objective with its full breakdown (with --study NAME)")
-    _add(g, "--export", metavar="DIR",
+    add_flag(g, "--export", metavar="DIR",
          help="write pareto.csv, trials.csv (+ .parquet with pyarrow), pareto.html/.png and "
               "hypervolume.html/.png to DIR (with --study NAME; with --compare: the comparison)")
-    _add(g, "--list", action="store_true",
+    add_flag(g, "--list", action="store_true",
          help="list the studies of --storage URL (default: every studies/*.db) with sizes and fronts")
-    _add(g, "--compare", nargs="+", metavar="STUDY",
+    add_flag(g, "--compare", nargs="+", metavar="STUDY",
          help="overlay the feasible fronts of several studies (same objectives) in one table and one plot "
               "(HTML + PNG in --export DIR, default outputs/compare-<names>/)")
-    _add(g, "--dashboard", action="store_true",
+    add_flag(g, "--dashboard", action="store_true",
          help="serve optuna-dashboard for --study NAME on 127.0.0.1 (Ctrl-C stops it)")
-    _add(g, "--port", type=int, default=DEFAULT_PORT, metavar="N",
+    add_flag(g, "--port", type=int, default=DEFAULT_PORT, metavar="N",
          help=f"dashboard port (default: {DEFAULT_PORT}; 0: any free port)")
     # shared with the search; present when this module is registered alone (tests)
-    _add(parser, "--study", metavar="NAME", help="study name")
-    _add(parser, "--storage", metavar="URL", help="Optuna storage URL (default: sqlite:///studies/<study>.db)")
-    _add(parser, "--outputs", metavar="DIR", default=str(OUTPUTS), help="output directory (default: outputs/)")
+    add_flag(parser, "--study", metavar="NAME", help="study name")
+    add_flag(parser, "--storage", metavar="URL", help="Optuna storage URL (default: sqlite:///studies/<study>.db)")
+    add_flag(parser, "--outputs", metavar="DIR", default=str(OUTPUTS), help="output directory (default: outputs/)")
 
 
 def _console() -> Console:

@@ -15,59 +15,55 @@ from typing import Any
 
 from rich.console import Console
 
+from llmhw.commands import add_flag
 from llmhw.errors import UsageError
 from llmhw.paths import DEFAULT_CONSTANTS, OUTPUTS, STUDIES, default_system_for
 
 DEFAULT_TRIALS = 200
 
 
-def _add(parser: argparse.ArgumentParser, *flags: str, **kw: Any) -> None:
-    """Add a flag unless the parser already has it (the CLI defines the shared input flags)."""
-    if any(f in parser._option_string_actions for f in flags):  # noqa: SLF001
-        return
-    parser.add_argument(*flags, **kw)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from llmhw.fidelity import COMPAT_MODES
     from llmhw.search.samplers import SAMPLERS
     from llmhw.search.space import MAPPING_MODES
-    _add(parser, "--hw", metavar="FILE", help="hardware config YAML (lists and ranges are search dimensions)")
-    _add(parser, "--model", metavar="NAME_OR_FILE", help="model name or file")
-    _add(parser, "--sys", metavar="FILE", help="system config YAML (default: inputs/software/system/<hw stem>.yaml, "
+    add_flag(parser, "--hw", metavar="FILE", help="hardware config YAML (lists and ranges are search dimensions)")
+    add_flag(parser, "--model", metavar="NAME_OR_FILE", help="model name or file")
+    add_flag(parser, "--sys", metavar="FILE", help="system config YAML (default: inputs/software/system/<hw stem>.yaml, "
                                                "else sys_default.yaml)")
-    _add(parser, "--constants", metavar="FILE", help=f"technology constants (default: {DEFAULT_CONSTANTS})")
-    _add(parser, "--compat", choices=COMPAT_MODES, default=None, help="fidelity mode (default: corrected)")
-    _add(parser, "--outputs", metavar="DIR", default=str(OUTPUTS), help="output directory (default: outputs/)")
+    add_flag(parser, "--constants", metavar="FILE", help=f"technology constants (default: {DEFAULT_CONSTANTS})")
+    add_flag(parser, "--compat", choices=COMPAT_MODES, default=None, help="fidelity mode (default: corrected)")
+    add_flag(parser, "--outputs", metavar="DIR", default=str(OUTPUTS), help="output directory (default: outputs/)")
     g = parser.add_argument_group("search (default command)")
-    _add(g, "--space", metavar="FILE", help="spaces/*.yaml: lists/ranges overlaid on the hardware/system config")
-    _add(g, "--workload", metavar="P:G|all", help="prefill:decode lengths of the study (default: the system "
+    add_flag(g, "--space", metavar="FILE", help="spaces/*.yaml: lists/ranges overlaid on the hardware/system config")
+    add_flag(g, "--workload", metavar="P:G|all", help="prefill:decode lengths of the study (default: the system "
                                                   "file's first eval_len pair); 'all' = one study per pair")
-    _add(g, "--objectives", metavar="A,B,...", help="metrics to optimise (default: tco_per_mtoken,tpot,throughput)")
-    _add(g, "--max-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S seconds")
-    _add(g, "--max-tpot", type=float, metavar="S", help="constraint: time per output token ≤ S seconds")
-    _add(g, "--max-power", type=float, metavar="W", help="constraint: average system power ≤ W watts")
-    _add(g, "--max-capex", type=float, metavar="USD", help="constraint: capex ≤ USD")
-    _add(g, "--min-throughput", type=float, metavar="TOK_S", help="constraint: throughput ≥ TOK_S tokens/s")
-    _add(g, "--sampler", choices=SAMPLERS, default=None, help="sampler (default: auto)")
-    _add(g, "--seed", type=int, default=None, help="sampler seed (a single-process run is reproducible)")
-    _add(g, "--trials", type=int, default=None, metavar="N",
+    add_flag(g, "--objectives", metavar="A,B,...", help="metrics to optimise (default: tco_per_mtoken,tpot,throughput)")
+    add_flag(g, "--max-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S seconds")
+    add_flag(g, "--max-tpot", type=float, metavar="S", help="constraint: time per output token ≤ S seconds")
+    add_flag(g, "--max-power", type=float, metavar="W", help="constraint: average system power ≤ W watts")
+    add_flag(g, "--max-capex", type=float, metavar="USD", help="constraint: capex ≤ USD")
+    add_flag(g, "--min-throughput", type=float, metavar="TOK_S", help="constraint: throughput ≥ TOK_S tokens/s")
+    add_flag(g, "--sampler", choices=SAMPLERS, default=None, help="sampler (default: auto)")
+    add_flag(g, "--seed", type=int, default=None, help="sampler seed (a single-process run is reproducible)")
+    add_flag(g, "--trials", type=int, default=None, metavar="N",
          help=f"the study holds N COMPLETE trials when done (default: {DEFAULT_TRIALS}, or the stored budget)")
-    _add(g, "--study", metavar="NAME", help="study name (default: <hw>[+<space>]-<model>-<P>x<G>); "
+    add_flag(g, "--study", metavar="NAME", help="study name (default: <hw>[+<space>]-<model>-<P>x<G>); "
                                             "alone, resumes/reports the stored study")
-    _add(g, "--storage", metavar="URL", help="Optuna storage URL (default: sqlite:///studies/<study>.db); "
+    add_flag(g, "--storage", metavar="URL", help="Optuna storage URL (default: sqlite:///studies/<study>.db); "
                                              "journal:PATH for a journal file; postgresql://USER@HOST/DB "
                                              "for a study shared by several machines")
-    _add(g, "--jobs", type=int, default=1, metavar="N",
+    add_flag(g, "--jobs", type=int, default=1, metavar="N",
          help="worker processes on this machine (default: 1); with SQLite they share a journal "
               "file merged into the study, with a server database they write it directly")
-    _add(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones")
-    _add(g, "--enqueue", metavar="FILE", help="YAML of known designs evaluated first and shown for comparison")
-    _add(g, "--mapping", choices=MAPPING_MODES, default=None,
+    add_flag(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones")
+    add_flag(g, "--enqueue", metavar="FILE", help="YAML of known designs evaluated first and shown for comparison")
+    add_flag(g, "--mapping", choices=MAPPING_MODES, default=None,
          help="explicit: p, micro-batches are dimensions (default); best: the evaluator picks the best "
               "mapping for the first objective")
-    _add(g, "--batch-size", type=int, default=None, metavar="K", help="trials asked/evaluated/stored per batch")
-    _add(g, "--no-progress", action="store_true", help="no progress bar")
+    add_flag(g, "--batch-size", type=int, default=None, metavar="K", help="trials asked/evaluated/stored per batch")
+    add_flag(g, "--no-progress", action="store_true", help="no progress bar")
     if "--check" not in parser._option_string_actions:  # noqa: SLF001
         from llmhw.commands.check import add_arguments as add_check
         add_check(g)
@@ -202,22 +198,14 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     from llmhw.evaluate import Problem
     from llmhw.search.output import print_front, write_csvs
     from llmhw.search.runner import open_study, run_record_for
-    from llmhw.search.samplers import choose
+    from llmhw.commands.check import plan_name, run_options
     from llmhw.search.storage import default_storage_url, trial_store
-    from llmhw.search.study import build_setup, check_study_name, study_name
+    from llmhw.search.study import build_setup, check_study_name
 
     setup = build_setup(inputs)
-    if name is None:
-        name = study_name(inputs, setup.model_name)
-        if args.study:
-            name = check_study_name(args.study) + (f"-{inputs.workload[0]}x{inputs.workload[1]}" if multi else "")
-    check_study_name(name)
+    name = check_study_name(plan_name(args, inputs, setup, name, multi))
     url = args.storage or default_storage_url(name, STUDIES)
-    trials = args.trials if args.trials is not None else int(stored_run.get("trials") or DEFAULT_TRIALS)
-    sampler = args.sampler or stored_run.get("sampler") or "auto"
-    seed = args.seed if args.seed is not None else stored_run.get("seed")
-    batch = args.batch_size if args.batch_size is not None else stored_run.get("batch_size")
-    choice = choose(sampler, trials, batch)
+    trials, choice, seed = run_options(args, stored_run, DEFAULT_TRIALS)
     if choice.name == "grid":
         setup.space.grid()  # refuses ranges with a clear message before anything is written
     from llmhw.search.workers import run_search, study_lock

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,9 +28,7 @@ def write_optima_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 def write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path | None:
     """A Parquet copy of a table when pyarrow is installed (optional dependency); None otherwise."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("pyarrow") is None:
         return None
     import pandas as pd
     pd.DataFrame(list(rows), columns=list(columns)).to_parquet(path, index=False)
