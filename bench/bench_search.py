@@ -1,7 +1,8 @@
 """Search quality and speed on the speed grid (issue 4, "Must show" 5).
 
-    .venv/bin/python bench/bench_search.py                       # full: 5 seeds, 200/1000/5000 trials
-    .venv/bin/python bench/bench_search.py --seeds 1 --checkpoints 200,1000 --samplers nsga2,random
+    .venv/bin/python bench/bench_search.py                        # full: seeds 0-4, 200/1000/5000 trials
+    .venv/bin/python bench/bench_search.py --seeds 1 --trials 200,1000 --samplers auto,nsga2
+    .venv/bin/python bench/bench_search.py --samplers pls --seeds 100-111   # other seeds
 
 For each sampler and seed a study runs on SQLite (the real code path: batched ask/tell, bulk writes)
 up to the largest checkpoint; the hypervolume of the feasible front of the first n trials is divided
@@ -12,12 +13,15 @@ non-dominated points are then re-scored with ``Problem.evaluate`` (the search's 
 confirm values and feasibility. Objectives: tco_per_mtoken_usd ↓, tpot_s ↓, throughput_tok_per_s ↑,
 each as log10 and normalised to [0, 1] over the true front (ideal → 0, nadir → 1); reference point
 1.1 in every objective. Reported: the median over seeds of HV(n)/HV(true), the median wall time of
-the run (SQLite included) and the sampler's cost per trial (ask + tell).
+the run (creating the SQLite study, searching, storing every batch) and the sampler's cost per
+trial (ask + tell). ``auto`` resolves by budget like the CLI does (``pls`` without PyTorch).
+The HV at 200 / 1,000 trials is read from the first trials of the longest run.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import statistics
 import sys
 import tempfile
@@ -102,9 +106,9 @@ def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp:
     from llmhw.search.storage import trial_store
     choice = choose(sampler, trials, batch)
     url = f"sqlite:///{tmp / f'{sampler}-{seed}.db'}"
+    t0 = time.perf_counter()   # the run as a user sees it: create the study, search, store
     study, _ = open_study(setup, "bench", url, run_record_for(choice, seed, trials))
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
-    t0 = time.perf_counter()
     res = Runner(setup, problem, study, choice, seed, trials, console=None, progress=False).run()
     wall = time.perf_counter() - t0
     stored = sorted(trial_store(study).read(), key=lambda t: t.number)
@@ -122,15 +126,36 @@ def hv_at(stored, setup, n: int, lo, hi) -> float:
     return hypervolume(losses(feas, setup.directions), lo, hi, log=True)
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``5`` → seeds 0..4 (a count); ``0,3,7`` → those; ``100-111`` → that range (inclusive);
+    lists and ranges mix (``0,10-12``)."""
+    text = text.strip()
+    if text.isdigit():
+        return list(range(int(text)))
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part[1:]:
+            a, b = part.split("-", 1)
+            out.extend(range(int(a), int(b) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samplers", default="nsga2,nsga3,tpe,random,qmc")
-    ap.add_argument("--checkpoints", default="200,1000,5000")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--samplers", default="auto,nsga2,nsga3,tpe,random,qmc",
+                    help="comma-separated sampler names (auto is reported with what it resolves to)")
+    ap.add_argument("--trials", "--checkpoints", dest="trials", default="200,1000,5000",
+                    help="hypervolume checkpoints; each run is as long as the largest")
+    ap.add_argument("--seeds", default="5",
+                    help="a count (5 = seeds 0..4), a list (0,3,7) or a range (100-111)")
     ap.add_argument("--max-trials", default="tpe=1000",
                     help="per-sampler cap on trials, e.g. tpe=1000 (TPE's cost grows with the study)")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--workload", default="256:64")
+    ap.add_argument("--json", default=None, help="also write the per-seed results to this JSON file")
     args = ap.parse_args(argv)
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -138,6 +163,10 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore")
     from llmhw.evaluate import Problem
     from llmhw.search.pareto import hypervolume
+    from llmhw.search.samplers import choose
+    seeds = parse_seeds(args.seeds)
+    if not seeds:
+        ap.error(f"--seeds {args.seeds!r} selects no seed (a count >= 1, a list 0,3,7 or a range 100-111)")
     P, G = (int(x) for x in args.workload.split(":"))
     setup = make_setup((P, G))
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
@@ -148,38 +177,54 @@ def main(argv=None) -> int:
     print(f"true front: {len(front)} points from {n_pts:,} feasible mapped points of {n_sys} valid systems "
           f"(space: {setup.space.size():,} param combinations), HV {hv_true:.4f}, "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    checkpoints = [int(x) for x in args.checkpoints.split(",")]
+    checkpoints = sorted(int(x) for x in args.trials.split(","))
     caps = dict(kv.split("=") for kv in args.max_trials.split(",") if kv)
-    rows = []
+    rows, dump = [], []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for sampler in args.samplers.split(","):
             cap = min(max(checkpoints), int(caps.get(sampler, max(checkpoints))))
+            choice = choose(sampler, cap, args.batch_size)
+            label = sampler if choice.name == sampler else f"{sampler} ({choice.name})"
             fracs = {n: [] for n in checkpoints}
             walls, per_trial = [], []
-            for seed in range(args.seeds):
+            for seed in seeds:
                 stored, wall, stats = run_one(setup, sampler, seed, cap, args.batch_size, tmp)
                 for n in checkpoints:
                     if n <= cap:
                         fracs[n].append(hv_at(stored, setup, n, lo, hi) / hv_true)
                 walls.append(wall)
                 per_trial.append((stats.t_ask + stats.t_tell) / cap * 1e3)
-                print(f"  {sampler} seed {seed}: {cap} trials in {wall:.1f} s (ask {stats.t_ask:.1f} s, "
+                print(f"  {label} seed {seed}: {cap} trials in {wall:.1f} s (ask {stats.t_ask:.1f} s, "
                       f"evaluate {stats.t_eval:.1f} s, tell {stats.t_tell:.1f} s, store {stats.t_write:.1f} s); "
                       + ", ".join(f"HV@{n} {fracs[n][-1]:.3f}" for n in checkpoints if n <= cap), flush=True)
-            rows.append((sampler, cap, {n: (statistics.median(v) if v else None) for n, v in fracs.items()},
-                         statistics.median(walls), statistics.median(per_trial)))
+                dump.append({"sampler": sampler, "resolved": choice.name, "seed": seed, "trials": cap,
+                             "wall_s": wall, "batch_size": choice.batch_size,
+                             "hv": {n: fracs[n][-1] for n in checkpoints if n <= cap}})
+            rows.append((label, cap, {n: (statistics.median(v) if v else None) for n, v in fracs.items()},
+                         statistics.median(walls), statistics.median(per_trial), choice.batch_size))
     print()
-    head = "| sampler | " + " | ".join(f"HV {n}" for n in checkpoints) + \
-        " | wall of the run (s) | sampler ms/trial |"
+    head = "| sampler | " + " | ".join(f"HV@{n:,}" for n in checkpoints) + \
+        f" | wall of the {max(checkpoints):,}-trial run (s) | sampler ms/trial | batch |"
     print(head)
-    print("|" + "---|" * (len(checkpoints) + 3))
-    for sampler, cap, med, wall, pt in rows:
-        cells = [f"{med[n]:.3f}" if med[n] is not None else "-" for n in checkpoints]
-        print(f"| {sampler} | " + " | ".join(cells) + f" | {wall:.1f} ({cap} trials) | {pt:.2f} |")
-    print(f"\nmedian of {args.seeds} seed(s); HV = fraction of the true front's hypervolume "
-          f"(log10 objectives normalised to the true front, reference point 1.1)")
+    print("|" + "---|" * (len(checkpoints) + 4))
+    for label, cap, med, wall, pt, batch in rows:
+        cells = [f"{med[n]:.3f}" if med[n] is not None else "–" for n in checkpoints]
+        run = f"{wall:.1f}" if cap == max(checkpoints) else f"– ({wall:.1f} for {cap:,} trials)"
+        print(f"| {label} | " + " | ".join(cells) + f" | {run} | {pt:.2f} | {batch} |")
+    print(f"\nmedian over seeds {format_seeds(seeds)}; HV = fraction of the true front's hypervolume "
+          f"(log10 objectives normalised to the true front, reference point 1.1); wall: SQLite study, "
+          f"batched ask/tell, median over seeds; workload {P}:{G}")
+    print("command: .venv/bin/python bench/bench_search.py " + " ".join(sys.argv[1:] if argv is None else argv))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"seeds": seeds, "runs": dump}, indent=1))
     return 0
+
+
+def format_seeds(seeds: list[int]) -> str:
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 if __name__ == "__main__":

@@ -22,9 +22,14 @@ range ``{low, high, step?, log?}`` ``IntDistribution`` (integer bounds) or ``Flo
 ``associated_explore: K`` bundle   one ``CategoricalDistribution`` of the labels of K (``<path>``)
 batch                              ``IntDistribution(0, log2 max_batch)`` of the exponent
                                    (``batch_log2``): powers of two ≤ max_batch
-micro_batch, prefill_micro_batch   relative to the batch, as exponents of the split:
-                                   ``micro_batches_log2`` k → mb = max(1, B >> k);
-                                   ``prefill_splits_log2`` j → pmb = max(1, mb >> j) (so pmb ≤ mb ≤ B)
+micro_batch                        relative to the batch and the pipeline size:
+                                   ``micro_batches_rel_log2`` r → 2**k micro-batches with
+                                   k = clip(ceil(log2 p) + r, 0, log2 B), mb = B >> k. So r = 0 is
+                                   p micro-batches (rounded up to a power of two: the fewest that
+                                   fill the pipeline) for every p and B, and a move of p keeps that
+                                   relation; r spans [-ceil(log2 p_max), log2 max_batch] so every
+                                   power-of-two split of every batch stays reachable for every p
+prefill_micro_batch                ``prefill_splits_log2`` j → pmb = max(1, mb >> j) (pmb ≤ mb ≤ B)
 pipeline size p                    ``IntDistribution(0, n-1)`` over the candidate sizes of model.md
                                    §12.1 step 1 (smallest p per distinct ceil(L/p)), ``p#i``
 =================================  ===================================================================
@@ -68,7 +73,7 @@ class Dim:
 
     ``section`` is ``Chip``/``Package``/``Server``/``system``/``mapping``; ``path`` the key path
     inside that section's tree; ``kind`` one of ``list``, ``range``, ``bundle``, ``pow2`` (batch),
-    ``split`` (micro-batches relative to the batch), ``pipeline``; ``values`` the alternatives in distribution order (None for a range);
+    ``split`` (micro-batches relative to the batch and p), ``pipeline``; ``values`` the alternatives in distribution order (None for a range);
     ``encoding``: ``value`` (param = value), ``index`` (param = index into ``values``),
     ``log2`` (param = exponent).
     """
@@ -258,6 +263,11 @@ def _walk(tree: Any, section: str, prefix: tuple, file: Any, out: list[Dim],
             out.append(_list_dim(name, section, path, value, file))
 
 
+def _ceil_log2(n: int) -> int:
+    """The smallest k with 2**k >= n (n >= 1)."""
+    return max(0, (int(n) - 1).bit_length())
+
+
 def pipeline_candidates(num_layers: int) -> list[int]:
     """model.md §12.1 step 1: the smallest p for each distinct ceil(L/p), increasing."""
     out, last = [], None
@@ -329,8 +339,9 @@ class SearchSpace:
             cands = pipeline_candidates(int(self.model["num_layers"]))
             dims.append(Dim("p#i", MAPPING, ("p",), "pipeline",
                             IntDistribution(0, len(cands) - 1), tuple(cands), "index"))
-            dims.append(Dim("micro_batches_log2", MAPPING, ("micro_batch",), "split",
-                            IntDistribution(0, kmax), None, "log2"))
+            # every split of every batch stays reachable for every p: r from -ceil(log2 p_max)
+            dims.append(Dim("micro_batches_rel_log2", MAPPING, ("micro_batch",), "split",
+                            IntDistribution(-_ceil_log2(cands[-1]), kmax), None, "log2"))
             dims.append(Dim("prefill_splits_log2", MAPPING, ("prefill_micro_batch",), "split",
                             IntDistribution(0, kmax), None, "log2"))
         names = [d.name for d in dims]
@@ -394,7 +405,8 @@ class SearchSpace:
             return {"batch": batch, "p": int(dm.get("p", 1)), "micro_batch": mb,
                     "prefill_micro_batch": pmb}
         p = self.by_name["p#i"].decode(params["p#i"])
-        mb = max(1, batch >> int(params["micro_batches_log2"]))
+        k = _ceil_log2(p) + int(params["micro_batches_rel_log2"])   # log2 of the micro-batch count
+        mb = batch >> min(max(k, 0), int(params["batch_log2"]))
         pmb = max(1, mb >> int(params["prefill_splits_log2"]))
         return {"batch": batch, "p": p, "micro_batch": mb, "prefill_micro_batch": pmb}
 
@@ -459,15 +471,41 @@ class SearchSpace:
         out = {}
         whole = {"micro_batch": design["batch"],
                  "prefill_micro_batch": split.get("micro_batch", design["batch"])}
-        names = {"micro_batch": "micro_batches_log2", "prefill_micro_batch": "prefill_splits_log2"}
+        names = {"micro_batch": "micro_batches_rel_log2", "prefill_micro_batch": "prefill_splits_log2"}
+        if "micro_batch" in split and "p" not in design:
+            raise ConfigError(file, "micro_batch", split["micro_batch"],
+                              problem="the micro-batch count is encoded relative to the pipeline size",
+                              allowed="give p too")
         for key, value in split.items():
             ratio = whole[key] / value if isinstance(value, int) and value > 0 else 0.5
             k = int(round(math.log2(ratio))) if ratio >= 1 else -1
-            if k < 0 or 2 ** k != ratio or not self.by_name[names[key]].distribution._contains(k):  # noqa: SLF001
+            if k < 0 or 2 ** k != ratio:
                 raise ConfigError(file, key, value, problem="must be a power of two dividing "
                                   + ("the batch" if key == "micro_batch" else "the micro-batch"))
+            if key == "micro_batch":   # 2**k micro-batches = 2**(ceil(log2 p) + r)
+                k -= _ceil_log2(design["p"])
+            if not self.by_name[names[key]].distribution._contains(k):  # noqa: SLF001
+                raise ConfigError(file, key, value, problem="outside the split dimension's range")
             out[names[key]] = k
         return out
+
+    def normalise(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The canonical params of the point ``params`` decodes to.
+
+        Clipping makes several param dicts decode to one point (e.g. every micro-batch split of a
+        batch of 1); this returns the representative a design would be encoded as (:meth:`encode`:
+        the unclipped exponents), so that a local move from it changes the point the way the
+        encoding intends. Params that cannot be re-encoded are returned unchanged.
+        """
+        try:
+            vals = self.values(params)
+            design = {d.name: vals[d.name] for d in self.dims if d.section != MAPPING}
+            design.update({d.path[0]: vals[d.path[0]] for d in self.dims if d.section == MAPPING})
+            out = dict(params)
+            out.update(self.encode(design))
+            return out
+        except (ConfigError, KeyError, ValueError, TypeError, IndexError):
+            return dict(params)
 
     def grid(self) -> dict[str, list]:
         """The full grid of param values (GridSampler); UsageError if a dimension is a range."""

@@ -62,3 +62,14 @@ def test_unknown_names_are_usage_errors(workdir, capsys):
     assert "unknown objective 'tpott'" in capsys.readouterr().err
     with pytest.raises(UsageError, match="did you mean 'nsga2'"):
         choose("nsgaa2", 10, None)
+
+
+def test_auto_resolves_by_budget(monkeypatch):
+    import llmhw.search.samplers as samplers
+    monkeypatch.setattr(samplers, "have_torch", lambda: False)
+    w = samplers.PLS_WARMUP
+    assert [choose("auto", n, None).name for n in (10, w, w + 1, 5000)] == ["tpe", "tpe", "pls", "pls"]
+    monkeypatch.setattr(samplers, "have_torch", lambda: True)
+    assert [choose("auto", n, None).name for n in (samplers.AUTO_GP_UP_TO, samplers.AUTO_GP_UP_TO + 1)] \
+        == ["gp", "tpe"]
+    assert choose("auto", 5000, None) == samplers.SamplerChoice("auto", "pls", 10)

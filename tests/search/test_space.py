@@ -48,7 +48,7 @@ def test_dimensions_of_lists_ranges_and_bundles(model):
     assert list(d) == ["Chip.dataflow", "Chip.perf#i", "Chip.sram", "Chip.freq", "Chip.hbm_channels",
                        "Chip.pkg2pkg_io.num#i", "Package.hbm", "Server.num_lanes",
                        "system.num_servers#i", "system.allreduce_algo", "batch_log2", "p#i",
-                       "micro_batches_log2", "prefill_splits_log2"]
+                       "micro_batches_rel_log2", "prefill_splits_log2"]
     assert d["Chip.dataflow"].distribution == CategoricalDistribution(("roofline", "WS"))
     # non-arithmetic numeric list: ordinal index over the sorted values
     assert d["Chip.perf#i"].distribution == IntDistribution(0, 2)
@@ -61,25 +61,52 @@ def test_dimensions_of_lists_ranges_and_bundles(model):
     assert d["Package.hbm"].distribution == CategoricalDistribution(("A", "B"))
     assert d["batch_log2"].distribution == IntDistribution(0, 6)        # max_batch 64
     assert d["p#i"].values == tuple(pipeline_candidates(80))
+    assert d["micro_batches_rel_log2"].distribution == IntDistribution(-7, 6)   # p up to 80 → 2**7
     assert sp.size() is None  # a continuous range
 
 
 def test_point_is_concrete_and_mapping_clipped(model):
     sp = SearchSpace(hardware(), system(), model, (256, 64))
     params = sp.default_params() | {"Chip.perf#i": 2, "Chip.sram": 250e6, "Chip.freq": 1.1e9,
-                                    "Package.hbm": "B", "batch_log2": 3, "micro_batches_log2": 1,
+                                    "Package.hbm": "B", "batch_log2": 3, "micro_batches_rel_log2": -1,
                                     "prefill_splits_log2": 5, "p#i": 3, "system.num_servers#i": 1}
     pt = sp.point(params)
     assert pt.chip["perf"] == 459e12 and pt.chip["sram"] == 250e6 and pt.chip["freq"] == 1.1e9
     assert pt.chip["pkg2pkg_io"]["num"] == 2 and pt.chip["dataflow"] == "roofline"
     assert pt.package["hbm"]["num_channels"] == 12 and pt.package["hbm"]["config"] == "B"
     assert pt.system["num_servers"] == 4 and pt.system["eval_len"] == [256, 64]
-    assert (pt.batch, pt.micro_batch, pt.prefill_micro_batch) == (8, 4, 1)   # 8 >> 1, then clipped at 1
-    assert pt.p == pipeline_candidates(80)[3]
+    assert pt.p == pipeline_candidates(80)[3] == 4
+    # 2**(ceil(log2 4) - 1) = 2 micro-batches of 4; prefill split 4 >> 5 clipped at 1
+    assert (pt.batch, pt.micro_batch, pt.prefill_micro_batch) == (8, 4, 1)
     assert (pt.prefill_len, pt.decode_len, pt.mapping) == (256, 64, "explicit")
     # the same concrete point after clipping has the same cache key
     other = dict(params, prefill_splits_log2=2)
     assert sp.canonical(params) == sp.canonical(other)
+
+
+def test_micro_batches_relative_to_p_and_normalise(model):
+    sp = SearchSpace(hardware(), system(), model, (256, 64))
+    cands = pipeline_candidates(80)
+    base = sp.default_params() | {"batch_log2": 6}
+    for i, p in enumerate(cands):   # r = 0: p micro-batches, rounded up to a power of two
+        vals = sp.mapping_values(base | {"p#i": i, "micro_batches_rel_log2": 0})
+        m = 64 // vals["micro_batch"]
+        assert m == min(64, 1 << (p - 1).bit_length()) and m >= min(p, 64)
+    # clipped at both ends: one micro-batch (mb = B) and B micro-batches (mb = 1)
+    assert sp.mapping_values(base | {"p#i": 0, "micro_batches_rel_log2": -7})["micro_batch"] == 64
+    assert sp.mapping_values(base | {"p#i": 0, "micro_batches_rel_log2": 6})["micro_batch"] == 1
+    # every power-of-two split of every batch is reachable for every p
+    for i in range(len(cands)):
+        splits = {sp.mapping_values(base | {"p#i": i, "micro_batches_rel_log2": r})["micro_batch"]
+                  for r in range(-7, 7)}
+        assert splits == {1, 2, 4, 8, 16, 32, 64}
+    # normalise: the same point, the unclipped representative (what encode gives)
+    clipped = base | {"p#i": 0, "micro_batches_rel_log2": -5, "prefill_splits_log2": 6,
+                      "batch_log2": 2}
+    norm = sp.normalise(clipped)
+    assert sp.canonical(norm) == sp.canonical(clipped)
+    assert (norm["micro_batches_rel_log2"], norm["prefill_splits_log2"]) == (0, 2)
+    assert sp.normalise(norm) == norm
 
 
 def test_fixed_mapping_best_mode_and_grid(model):
@@ -105,10 +132,12 @@ def test_encode_design_for_enqueue(model):
                         "system.num_servers": 8, "batch": 16, "p": 2, "micro_batch": 4,
                         "prefill_micro_batch": 1})
     assert params == {"Chip.perf#i": 2, "Chip.sram": 300e6, "Package.hbm": "A",
-                      "system.num_servers#i": 2, "batch_log2": 4, "p#i": 1, "micro_batches_log2": 2,
+                      "system.num_servers#i": 2, "batch_log2": 4, "p#i": 1, "micro_batches_rel_log2": 1,
                       "prefill_splits_log2": 2}
     with pytest.raises(ConfigError, match="power of two dividing the batch"):
-        sp.encode({"batch": 4, "micro_batch": 8})
+        sp.encode({"batch": 4, "p": 1, "micro_batch": 8})
+    with pytest.raises(ConfigError, match="give p too"):
+        sp.encode({"batch": 4, "micro_batch": 2})
     with pytest.raises(ConfigError, match="not one of"):
         sp.encode({"Chip.perf": 1e12})
     with pytest.raises(ConfigError, match="did you mean"):

@@ -1,0 +1,118 @@
+"""The Pareto local search sampler on toy problems: no repeats, finds a front, constraints, resume."""
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from llmhw.search.pareto import front_mask, losses
+from llmhw.search.pls import ParetoLocalSearchSampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SPACE = {"x": IntDistribution(0, 20), "y": IntDistribution(0, 20),
+         "c": CategoricalDistribution(("a", "b", "c")), "z": FloatDistribution(0.0, 1.0)}
+
+
+def objective(trial: optuna.Trial, constrained: bool = False):
+    x, y = trial.suggest_int("x", 0, 20), trial.suggest_int("y", 0, 20)
+    c, z = trial.suggest_categorical("c", ("a", "b", "c")), trial.suggest_float("z", 0.0, 1.0)
+    pen = y + (c != "a") + z
+    if constrained:
+        trial.set_constraint("x_at_least_5", 5.0 - x)
+    return x + pen, (20 - x) + pen
+
+
+def sampler(seed: int = 0, **kw) -> ParetoLocalSearchSampler:
+    kw.setdefault("n_startup_trials", 20)
+    return ParetoLocalSearchSampler(seed=seed, search_space=SPACE, **kw)
+
+
+def test_no_repeats_and_finds_the_front():
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler())
+    study.optimize(objective, n_trials=150)
+    trials = study.get_trials()
+    keys = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(keys[20:])) == len(keys) - 20 and not set(keys[20:]) & set(keys[:20])
+    # the front is y = 0, c = 'a', z = 0: (x, 20 - x); PLS walks along it and down in z
+    best = {t.params["x"] for t in trials
+            if t.params["y"] == 0 and t.params["c"] == "a" and t.params["z"] < 0.2}
+    assert len(best) >= 15
+
+
+def test_constraints_keep_the_archive_feasible():
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler(seed=1))
+    study.optimize(lambda t: objective(t, constrained=True), n_trials=120)
+    s = study.sampler
+    assert s._arch and all(a["u"][0] >= 5 for a in s._arch)   # x index = value  # noqa: SLF001
+    late = study.get_trials()[60:]
+    assert sum(t.params["x"] >= 5 for t in late) > 0.8 * len(late)
+
+
+def test_a_key_merges_aliases_and_ask_tell_batches_do_not_repeat():
+    # key: only x and y matter (c, z are aliases of the same design)
+    key = lambda p: (p["x"], p["y"])  # noqa: E731
+    study = optuna.create_study(directions=["minimize", "minimize"],
+                                sampler=sampler(seed=2, key=key))
+    seen = []
+    for _ in range(12):
+        batch = [study.ask(SPACE) for _ in range(10)]
+        for t in batch:
+            seen.append(key(t.params))
+            study.tell(t, [t.params["x"] + t.params["y"], 20 - t.params["x"] + t.params["y"]])
+    after = seen[20:]   # after the warm-up (the startup sampler may repeat a design)
+    assert len(set(after)) == len(after) and not set(after) & set(seen[:20])
+
+
+def test_resume_and_reproducible():
+    def run(seed, n, study=None):
+        study = study or optuna.create_study(directions=["minimize", "minimize"], sampler=sampler(seed))
+        study.optimize(objective, n_trials=n)
+        return study
+    a, b = run(5, 80), run(5, 80)
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    # a fresh sampler on a study with trials rebuilds its state and keeps not repeating
+    c = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler(6))
+    c.add_trials(a.trials)
+    run(6, 60, c)
+    keys = [tuple(sorted(t.params.items())) for t in c.trials]
+    assert len(c.trials) == 140 and not set(keys[80:]) & set(keys[:80])
+    assert len(set(keys[80:])) == 60
+    front = losses([t.values for t in c.trials], ["minimize", "minimize"])
+    assert front_mask(front).sum() >= 15
+
+
+def test_without_a_search_space_and_with_a_tiny_exhausted_space():
+    s = ParetoLocalSearchSampler(seed=0, n_startup_trials=5)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
+    study.optimize(objective, n_trials=40)
+    assert len(study.trials) == 40
+    tiny = {"x": IntDistribution(0, 2)}
+    study = optuna.create_study(directions=["minimize", "maximize"],
+                                sampler=ParetoLocalSearchSampler(seed=0, search_space=tiny,
+                                                                 n_startup_trials=2))
+    study.optimize(lambda t: (t.suggest_int("x", 0, 2), t.suggest_int("x", 0, 2)), n_trials=6)
+    assert {t.params["x"] for t in study.trials} == {0, 1, 2}   # then repeats, no hang
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_startup_only(n):
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler(n_startup_trials=100))
+    study.optimize(objective, n_trials=10 + n)
+    assert len(study.trials) == 10 + n
+
+
+def test_pls_on_the_real_space_past_its_warm_up(workdir, monkeypatch):
+    """Through the CLI on the tpuv5p space: the space's hooks (canonical key, normalise, index
+    values) are used and no design is evaluated twice."""
+    import llmhw.search.samplers as samplers
+
+    from .conftest import cli_args, run_cli
+    monkeypatch.setattr(samplers, "PLS_WARMUP", 10)
+    assert run_cli(cli_args("--sampler", "pls", "--seed", "4", trials=60, study="p")) == 0
+    study = optuna.load_study(study_name="p", storage="sqlite:///studies/p.db")
+    trials = study.get_trials()
+    assert len(trials) == 60 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    designs = [repr(sorted(t.user_attrs["dims"].items())) for t in trials]
+    assert len(set(designs[10:])) == 50 and not set(designs[10:]) & set(designs[:10])
+    assert any(t.user_attrs["feasible"] for t in trials[10:])
