@@ -31,9 +31,15 @@ def roofline_time(op: Operator, chip_perf_flops: float, compute_perf_efficiency:
     return MatmulTime(max(t_comp, t_load), t_comp, t_load)
 
 
+def ws_array_width(chip: Chip) -> int:
+    """§13.3 systolic-array width w, at least 1: a chip too slow for one MAC per array
+    (sa_width = 0) would divide by zero (crash guard, scalar and vector paths alike)."""
+    return max(chip.sa_width, 1)
+
+
 def ws_time(op: Operator, chip: Chip, bandwidth_bytes_per_s: float) -> MatmulTime:
     """§13.3 weight-stationary systolic arrays (compute efficiency not applied; 1 byte per element)."""
-    w, n_sa = max(chip.sa_width, 1), chip.num_sa  # crash guard: a chip too slow for one MAC per array
+    w, n_sa = ws_array_width(chip), chip.num_sa
     stacks, I, J, K = op.stacks, op.I, op.J, op.K
     if stacks > n_sa:
         s_core = math.ceil(stacks / n_sa)

@@ -34,7 +34,7 @@ from .collectives import (LOCAL_GROUP, allreduce_latency_s, bottleneck_link, col
 from .cost import token_cost
 from .energy import energy_rates, weights_total
 from .errors import UnsupportedFeature
-from .matmul import unsupported_dataflow_message
+from .matmul import unsupported_dataflow_message, ws_array_width
 from .shapes import context_len, qkv_columns
 
 INT64_LIMIT = 2 ** 63 - 1
@@ -201,7 +201,7 @@ def _roofline(stacks, I, J, K, perf_eff: float, bw: float, load_divisor: float):
 
 def _ws(stacks, I, J, K, system: System, bw: float, load_divisor: float):
     chip = system.server.package.chip
-    w, n_sa = chip.sa_width, chip.num_sa
+    w, n_sa = ws_array_width(chip), chip.num_sa
     stacks, I, J, K = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (stacks, I, J, K)))
     big = stacks > n_sa
     s_core = np.where(big, np.ceil(stacks / n_sa), 1.0)

@@ -98,3 +98,15 @@ def test_int64_guard_falls_back_to_the_scalar_sweep(monkeypatch):
     monkeypatch.setattr(vector, "INT64_LIMIT", 10)
     assert evaluate_grid(system, REFERENCE) is None
     assert sweep_system_vector(system, REFERENCE) == sweep_system_scalar(system, REFERENCE)
+
+
+def test_ws_chip_too_slow_for_one_mac_per_array_equals_scalar():
+    """sa_width = floor(sqrt(perf / freq / 2 / num_sa)) can be 0: both paths use the one-MAC guard."""
+    from dataclasses import replace
+    rng = random.Random(7)
+    system = random_system(rng, CORRECTED.compat, max_batch=4)
+    pkg = system.server.package
+    chip = replace(pkg.chip, sa_width=0, dataflow="WS")
+    system = replace(system, server=replace(system.server, package=replace(pkg, chip=chip)))
+    with np.errstate(all="raise"):
+        _check_points(system, CORRECTED, rng, 20)
