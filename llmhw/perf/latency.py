@@ -67,6 +67,17 @@ class MicroBatchLatency:
         return ""
 
 
+def attention_comm2_s(pattern: str, a2a_s, allreduce_s):
+    """§13.4 the attention-block term comm2 by ``attn_comm_pattern``:
+    two all-to-alls (``parallel_block``), an all-reduce plus two all-to-alls
+    (``allreduce_plus_2a2a``) or one all-reduce. Floats or numpy arrays alike."""
+    if pattern == "parallel_block":
+        return 2 * a2a_s
+    if pattern == "allreduce_plus_2a2a":
+        return allreduce_s + 2 * a2a_s
+    return allreduce_s
+
+
 def micro_batch_latency(system: System, t: float, p: int, prefill: bool, micro_batch: int,
                         fidelity: Fidelity) -> MicroBatchLatency:
     """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) with t chips per stage."""
@@ -90,13 +101,7 @@ def micro_batch_latency(system: System, t: float, p: int, prefill: bool, micro_b
     comm1 = allreduce_latency_s(system, p, int(t / H), c * b) if t > H else 0
     a2a = allreduce_latency_s(system, p, t, model.d * b) / 2
     ar = allreduce_latency_s(system, p, t, R * model.d * b)
-    pattern = model.resolved_attn_comm_pattern
-    if pattern == "parallel_block":
-        comm2 = 2 * a2a
-    elif pattern == "allreduce_plus_2a2a":
-        comm2 = ar + 2 * a2a
-    else:
-        comm2 = ar
+    comm2 = attention_comm2_s(model.resolved_attn_comm_pattern, a2a, ar)
     comm_fc = allreduce_latency_s(system, p, t, a * b)
     layer_comm = comm1 + comm2 + comm_fc
 

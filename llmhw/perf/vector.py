@@ -34,6 +34,7 @@ from .collectives import (LOCAL_GROUP, allreduce_latency_s, bottleneck_link, col
 from .cost import token_cost
 from .energy import energy_rates, weights_total
 from .errors import UnsupportedFeature
+from .latency import attention_comm2_s
 from .matmul import unsupported_dataflow_message, ws_array_width
 from .shapes import context_len, qkv_columns
 
@@ -277,13 +278,7 @@ def micro_batch_rows(system: System, cands: Sequence[Candidate], tab: CandidateT
                         for x in cands], dtype=np.float64)[row_cand]
     a2a = tab.a2a[row_cand]
     ar = _allreduce_rows(system.allreduce_algo, tab, row_cand, R * d * b)
-    pattern = model.resolved_attn_comm_pattern
-    if pattern == "parallel_block":
-        comm2 = 2 * a2a
-    elif pattern == "allreduce_plus_2a2a":
-        comm2 = ar + 2 * a2a
-    else:
-        comm2 = ar
+    comm2 = attention_comm2_s(model.resolved_attn_comm_pattern, a2a, ar)
     layer_comm = comm1 + comm2 + ar
     a = R * d
     s2s = a * b / (tab.stage_bw[row_cand] * system.io_bandwidth_efficiency) + system.server.io.init_time_s
