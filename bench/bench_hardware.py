@@ -39,6 +39,7 @@ def main() -> int:
         for _ in range(args.repeat):
             heatsink.design_heatsink.cache_clear()
             heatsink._AIR_VOLUME_CACHE.clear()
+            heatsink._FIN_RESISTANCE_CACHE.clear()
             wafer.dies_per_wafer.cache_clear()
             t0 = time.process_time()
             phase = hardware_phase(hw.chips, hw.packages, hw.servers, k, fidelity)
