@@ -170,7 +170,7 @@ def parse_workload_flag(text: str) -> tuple[int, int] | None:
 
 def validate_study_name(name: str) -> str:
     allowed = f"1 to {STUDY_NAME_MAX} letters, digits and . _ + = - (not starting with '.')"
-    from llmhw.search.study import check_study_name
+    from llmhw.search.setup import check_study_name
     if len(name) > STUDY_NAME_MAX:
         raise FlagError("--study", name, "is too long", allowed)
     try:
@@ -363,7 +363,7 @@ def _eval_len_key(inputs: Any) -> str:
 
 def plan_name(args: argparse.Namespace, inputs: Any, setup: Any, named: str | None, multi: bool) -> str:
     """The study name ``_run_one`` will use (same rule)."""
-    from llmhw.search.study import check_study_name, study_name
+    from llmhw.search.setup import check_study_name, study_name
     if named:
         return named
     if args.study:
@@ -387,8 +387,8 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
     """Build and check every study of the command; raises on the first problem, writes nothing."""
     from llmhw.evaluate import Problem
     from llmhw.paths import STUDIES
-    from llmhw.search.storage import default_storage_url
-    from llmhw.search.study import build_setup
+    from llmhw.study.storage import default_storage_url
+    from llmhw.search.setup import build_setup
     plans: list[Plan] = []
     names: set[str] = set()
     multi = len(all_inputs) > 1
@@ -418,7 +418,7 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
 
 def report(plans: Sequence[Plan], console: Any) -> int:
     """``--check``: what would run, the size of each search space; nothing is run or written."""
-    from llmhw.search.lock import sqlite_file
+    from llmhw.study.lock import sqlite_file
     for plan in plans:
         space = plan.setup.space
         size = space.size()

@@ -95,7 +95,7 @@ def _inputs_from_files(args: argparse.Namespace, console: Console) -> list:
     from llmhw.config import resolve_model_path
     from llmhw.search.overlay import load_space
     from llmhw.search.space import eval_len_pairs
-    from llmhw.search.study import InputText, StudyInputs, parse_model_text
+    from llmhw.search.setup import InputText, StudyInputs, parse_model_text
 
     space = load_space(args.space) if args.space else None
     hw_path = args.hw or (space.base_hw if space else None)
@@ -130,8 +130,8 @@ def _inputs_from_files(args: argparse.Namespace, console: Console) -> list:
 def _stored(args: argparse.Namespace) -> tuple[Any, dict]:
     """The StudyInputs and run record stored in ``--study NAME``."""
     import optuna
-    from llmhw.search.storage import default_storage_url, open_storage
-    from llmhw.search.study import ATTR, StudyInputs, check_study_name
+    from llmhw.study.storage import default_storage_url, open_storage
+    from llmhw.search.setup import ATTR, StudyInputs, check_study_name
     name = check_study_name(args.study)
     url = args.storage or default_storage_url(name, STUDIES)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         if plan.memory is not None and plan.memory.fits == 0:
             console.print(f"[yellow]warning:[/] {plan.name}: {plan.memory.line()} — the search may find no "
                           "feasible design")
-    from llmhw.search.guard import guarded
+    from llmhw.study.guard import guarded
     rc = 0
     with guarded(console) as guard:   # study locks, Ctrl-C/SIGTERM, storage failures as one line
         for i, inputs in enumerate(all_inputs):
@@ -197,10 +197,11 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
              multi: bool) -> int:
     from llmhw.evaluate import Problem
     from llmhw.search.output import print_front, write_csvs
-    from llmhw.search.runner import open_study, run_record_for
+    from llmhw.search.runner import run_record_for
+    from llmhw.study.opening import open_study
     from llmhw.commands.check import plan_name, run_options
-    from llmhw.search.storage import default_storage_url, trial_store
-    from llmhw.search.study import build_setup, check_study_name
+    from llmhw.study.storage import default_storage_url, trial_store
+    from llmhw.search.setup import build_setup, check_study_name
 
     setup = build_setup(inputs)
     name = check_study_name(plan_name(args, inputs, setup, name, multi))
@@ -208,11 +209,11 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     trials, choice, seed = run_options(args, stored_run, DEFAULT_TRIALS)
     if choice.name == "grid":
         setup.space.grid()  # refuses ranges with a clear message before anything is written
-    from llmhw.search.workers import run_search, study_lock
+    from llmhw.study.workers import run_search, study_lock
     jobs = 1 if getattr(args, "jobs", None) is None else args.jobs
     if jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {jobs}")
-    from llmhw.search.guard import current_guard
+    from llmhw.study.guard import current_guard
     guard = current_guard()
     guard.open(url, name, immediate=jobs > 1)  # one writing command per SQLite study; Ctrl-C/SIGTERM handling
     with study_lock(url), guard.critical():  # several processes may open/create a shared study at once

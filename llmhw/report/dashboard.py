@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from llmhw.errors import UsageError
-from llmhw.search.storage import open_storage
+from llmhw.study.storage import open_storage
 
 HOST = "127.0.0.1"
 CONSTRAINTS_PREFIX = "constraints:"
@@ -69,7 +69,7 @@ class DashboardView(BaseStorage):
             try:
                 import optuna
 
-                from llmhw.search.storage import trial_store
+                from llmhw.study.storage import trial_store
                 with self._lock:
                     study = self._studies.get(study_id)
                     if study is None:

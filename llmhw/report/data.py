@@ -1,6 +1,6 @@
 """Finding and loading stored studies: storage URL, objectives, trials and their pandas frames.
 
-A study made by ``search.py`` describes itself (``llmhw.search.study``: input texts, objectives
+A study made by ``search.py`` describes itself (``llmhw.search.setup``: input texts, objectives
 with directions and units, run record); other Optuna studies in the same storage are shown too,
 with objectives named from ``study.metric_names`` and feasibility from the trials' constraints.
 """
@@ -21,8 +21,8 @@ from llmhw.paths import STUDIES
 from llmhw.search.objectives import Objective
 from llmhw.search.output import pareto_frame, trials_frame
 from llmhw.search.pareto import front_mask, losses
-from llmhw.search.storage import default_storage_url, open_storage, trial_store
-from llmhw.search.study import ATTR
+from llmhw.study.storage import default_storage_url, open_storage, trial_store
+from llmhw.search.setup import ATTR
 
 SQLITE = "sqlite:///"
 

@@ -17,7 +17,7 @@ import optuna_dashboard
 import pytest
 
 from llmhw.report.dashboard import app_for, make_dashboard_server
-from llmhw.search.storage import open_storage
+from llmhw.study.storage import open_storage
 
 from .conftest import run_cli
 

@@ -346,7 +346,7 @@ def test_a_study_not_made_by_llmhw_is_refused(workdir, capsys):
 
 
 def test_a_busy_study_is_refused(made_study, capsys):
-    from llmhw.search.lock import StudyLock
+    from llmhw.study.lock import StudyLock
     with StudyLock(f"sqlite:///{made_study}", "m"):
         _refused_and_untouched(BASE[:4] + ["--trials", "9", "--study", "m", "--no-progress"], made_study, capsys,
                                ("study 'm' is in use by another llmhw command", "pid", "m.db.lock"))

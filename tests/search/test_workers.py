@@ -22,9 +22,9 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from llmhw import evaluate
-from llmhw.search.journal import JournalTrialStore, journal_storage, trial_logs
-from llmhw.search.storage import normalize_url, trial_store
-from llmhw.search.study import ATTR, StudyInputs, build_setup
+from llmhw.study.journal import JournalTrialStore, journal_storage, trial_logs
+from llmhw.study.storage import normalize_url, trial_store
+from llmhw.search.setup import ATTR, StudyInputs, build_setup
 
 from .conftest import REPO, cli_args, env_with_repo, run_cli
 

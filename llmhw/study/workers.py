@@ -15,7 +15,7 @@ Which shared study:
 - **SQLite** (the default ``studies/<study>.db``): Optuna advises against SQLite for parallel
   writers (no ``SELECT … FOR UPDATE``: enqueued trials run twice, writers time out), so the workers
   share a journal file ``studies/<study>.journal`` (Optuna's ``JournalFileBackend``, bulk appends
-  and a budget under an ``fcntl`` lock: :mod:`llmhw.search.journal`). The parent creates it afresh
+  and a budget under an ``fcntl`` lock: :mod:`llmhw.study.journal`). The parent creates it afresh
   from the SQLite study (same trials, same numbers), starts the workers and **merges** the
   finished trials into SQLite batch by batch — one transaction each, in journal order, so SQLite
   numbers equal journal numbers — while it shows the progress. The parent is the only SQLite
@@ -58,12 +58,12 @@ from rich.console import Console
 from llmhw.errors import LlmhwError, UsageError
 
 from .journal import LOCK_SUFFIX, FlockLock, JournalTrialStore, journal_path, journal_storage, remove_journal
-from .pareto import losses
-from .progress import FrontTracker, SearchProgress
-from .runner import Runner, RunResult, RunStats
-from .samplers import SamplerChoice
+from llmhw.search.pareto import losses
+from llmhw.search.progress import FrontTracker, SearchProgress
+from llmhw.search.runner import Runner, RunResult, RunStats
+from llmhw.search.samplers import SamplerChoice
 from .storage import JOURNAL_PREFIX, count_complete, is_server_db, normalize_url, trial_store
-from .study import Setup, StudyInputs
+from llmhw.search.setup import Setup, StudyInputs
 
 try:  # Ctrl-C/SIGTERM handling of issue 6: a merge is never cut in the middle
     from .signals import critical as _critical
@@ -167,7 +167,7 @@ def worker_main(spec: WorkerSpec, results: Any) -> None:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         from llmhw import evaluate
         from .storage import open_storage
-        from .study import build_setup
+        from llmhw.search.setup import build_setup
         setup = build_setup(spec.inputs)
         study = optuna.load_study(study_name=spec.name, storage=open_storage(spec.url))
         problem = evaluate.Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)

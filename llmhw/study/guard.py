@@ -3,7 +3,7 @@
 :func:`guarded` wraps a whole search command:
 
 - :meth:`SearchGuard.open` — before a study is opened for writing: the single-writer lock of a
-  SQLite study (:mod:`llmhw.search.lock`) and the Ctrl-C/SIGTERM handling (:mod:`llmhw.search.signals`);
+  SQLite study (:mod:`llmhw.study.lock`) and the Ctrl-C/SIGTERM handling (:mod:`llmhw.study.signals`);
 - :meth:`SearchGuard.run` — runs the search; an interruption returns the trials stored so far;
 - storage failures anywhere inside (disk full, read-only file or directory, database locked,
   unreachable server, I/O error) become one :class:`~llmhw.errors.StorageError` line saying what
@@ -149,7 +149,7 @@ class SearchGuard:
         except KeyboardInterrupt:
             if not self.stop.requested:
                 raise
-        from .runner import RunResult, RunStats
+        from llmhw.search.runner import RunResult, RunStats
         from .storage import count_complete, trial_store
         with self.stop.critical():
             stored = trial_store(study).read()

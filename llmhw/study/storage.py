@@ -21,7 +21,7 @@ On a server database (``shared``) the runner picks up the other processes' trial
 batch (:meth:`RDBTrialStore.read_new`), and reference designs are claimed with PostgreSQL
 session-level advisory locks (:meth:`RDBTrialStore.claim`) so only one live process evaluates each.
 
-Journal files use :class:`llmhw.search.journal.JournalTrialStore` (bulk appends, same budget rule);
+Journal files use :class:`llmhw.study.journal.JournalTrialStore` (bulk appends, same budget rule);
 other storages (in-memory) fall back to :class:`GenericTrialStore` (``Study.add_trials``).
 """
 from __future__ import annotations
@@ -111,7 +111,7 @@ class GenericTrialStore:
 
     def write(self, trials: Sequence[FrozenTrial], budget: int | None = None) -> list[FrozenTrial]:
         """Store ``trials``; with ``budget``, at most ``budget`` COMPLETE trials in total (surplus
-        dropped, see :func:`llmhw.search.journal.admit`). Returns the stored ones."""
+        dropped, see :func:`llmhw.study.journal.admit`). Returns the stored ones."""
         from .journal import admit, stored_reference_names
         current = self.study.get_trials(deepcopy=False)
         kept, self.complete = admit(trials, count_complete(current), stored_reference_names(current),
