@@ -43,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
          help="overlay the feasible fronts of several studies (same objectives) in one table and one plot "
               "(HTML + PNG in --export DIR, default outputs/compare-<names>/)")
     add_flag(g, "--dashboard", action="store_true",
-         help="serve optuna-dashboard for --study NAME on 127.0.0.1 (Ctrl-C stops it)")
+         help="serve optuna-dashboard for --study NAME on 127.0.0.1, read-only (Ctrl-C stops it)")
+    add_flag(g, "--dashboard-writable", action="store_true",
+         help="let the dashboard change the storage (delete or rename studies, notes, tell trials); "
+              "off by default: a study deleted under a running search is lost")
     add_flag(g, "--port", type=int, default=DEFAULT_PORT, metavar="N",
          help=f"dashboard port (default: {DEFAULT_PORT}; 0: any free port)")
     # shared with the search; present when this module is registered alone (tests)
@@ -94,7 +97,8 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         export_cmd(data, Path(args.export), console, brief=not args.report)
     if args.dashboard:
         from llmhw.report.dashboard import serve
-        return serve(data.url, data.name, port=int(args.port), console=console)
+        return serve(data.url, data.name, port=int(args.port), console=console,
+                     writable=bool(getattr(args, "dashboard_writable", False)))
     return 0
 
 

@@ -14,11 +14,19 @@ llmhw trials the way optuna-dashboard 0.21 can display them:
   which the dashboard does not read yet), so its Pareto-front and history plots grey out infeasible
   trials.
 
-Everything else (notes, study attributes, writes the dashboard makes) goes to the real storage
-unchanged; trials are read with the search's bulk reader when the storage is an RDB.
+Everything else goes to the real storage unchanged; trials are read with the search's bulk reader
+when the storage is an RDB.
+
+Safety (issue 15 item 1): the server binds 127.0.0.1 and answers only requests whose ``Host`` header
+names this machine on the served port (``127.0.0.1``, ``localhost`` or ``[::1]``), so a web page
+cannot reach it through DNS rebinding; and it is **read-only** unless ``--dashboard-writable`` is
+given: every method but GET/HEAD is answered 405 and the view refuses every write to the storage
+(optuna-dashboard can delete, rename and create studies, tell trials and edit notes). A study
+deleted under a running search stops that search (:meth:`llmhw.study.storage.RDBTrialStore.write`).
 """
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any, Container, Sequence
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -31,6 +39,9 @@ from llmhw.errors import UsageError
 from llmhw.study.storage import open_storage
 
 HOST = "127.0.0.1"
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+READ_METHODS = ("GET", "HEAD")
+WRITABLE_FLAG = "--dashboard-writable"
 CONSTRAINTS_PREFIX = "constraints:"
 FLATTEN = {"design": "design.", "violations": "violation.", "dims": "dim."}
 
@@ -57,8 +68,9 @@ def dashboard_trial(t: FrozenTrial) -> FrozenTrial:
 class DashboardView(BaseStorage):
     """A storage as optuna-dashboard should see an llmhw study (see the module docstring)."""
 
-    def __init__(self, inner: BaseStorage):
+    def __init__(self, inner: BaseStorage, writable: bool = False):
         self._inner = inner
+        self._writable = writable
         self._studies: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -91,18 +103,26 @@ class DashboardView(BaseStorage):
     def get_trial(self, trial_id: int) -> FrozenTrial:
         return dashboard_trial(self._inner.get_trial(trial_id))
 
-    # ---- everything else, delegated
+    def _check_writable(self) -> None:
+        if not self._writable:
+            raise PermissionError(f"the dashboard is read-only (restart it with {WRITABLE_FLAG} to write)")
+
+    # ---- everything else, delegated (writes only when writable)
     def create_new_study(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.create_new_study(*a, **k)
 
     def delete_study(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         self._studies.clear()
         return self._inner.delete_study(*a, **k)
 
     def set_study_user_attr(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_study_user_attr(*a, **k)
 
     def set_study_system_attr(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_study_system_attr(*a, **k)
 
     def get_study_id_from_name(self, *a: Any, **k: Any) -> Any:
@@ -124,24 +144,30 @@ class DashboardView(BaseStorage):
         return self._inner.get_all_studies(*a, **k)
 
     def create_new_trial(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.create_new_trial(*a, **k)
 
     def set_trial_param(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_trial_param(*a, **k)
 
     def get_trial_id_from_study_id_trial_number(self, *a: Any, **k: Any) -> Any:
         return self._inner.get_trial_id_from_study_id_trial_number(*a, **k)
 
     def set_trial_state_values(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_trial_state_values(*a, **k)
 
     def set_trial_intermediate_value(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_trial_intermediate_value(*a, **k)
 
     def set_trial_user_attr(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_trial_user_attr(*a, **k)
 
     def set_trial_system_attr(self, *a: Any, **k: Any) -> Any:
+        self._check_writable()
         return self._inner.set_trial_system_attr(*a, **k)
 
     def get_n_trials(self, *a: Any, **k: Any) -> Any:
@@ -151,11 +177,41 @@ class DashboardView(BaseStorage):
         self._inner.remove_session()
 
 
-def app_for(storage: BaseStorage | str) -> Any:
-    """The optuna-dashboard WSGI application on the llmhw view of ``storage`` (a storage or URL)."""
+def local_host(host: str | None, port: int) -> bool:
+    """``host`` (an HTTP Host header) names this machine on ``port``: no DNS-rebinding page."""
+    if not host:
+        return False
+    host = host.strip().lower()
+    return any(host == f"{name}:{port}" or (port == 80 and host == name) for name in LOCAL_NAMES)
+
+
+def _refuse(start_response: Any, status: str, text: str, headers: Sequence[tuple[str, str]] = ()) -> list[bytes]:
+    body = json.dumps({"reason": text}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
+    return [body]
+
+
+def guard(app: Any, port: int, writable: bool = False) -> Any:
+    """``app`` answering only local ``Host`` headers on ``port``, and only reads unless ``writable``."""
+    def guarded(environ: dict, start_response: Any) -> Any:
+        if not local_host(environ.get("HTTP_HOST"), port):
+            return _refuse(start_response, "403 Forbidden",
+                           f"Host {environ.get('HTTP_HOST')!r} refused: open the dashboard as "
+                           f"http://127.0.0.1:{port}/ (or localhost)")
+        if not writable and environ.get("REQUEST_METHOD", "GET").upper() not in READ_METHODS:
+            return _refuse(start_response, "405 Method Not Allowed",
+                           f"the dashboard is read-only; restart it with {WRITABLE_FLAG} to change the study",
+                           [("Allow", ", ".join(READ_METHODS))])
+        return app(environ, start_response)
+    return guarded
+
+
+def app_for(storage: BaseStorage | str, port: int = 8080, writable: bool = False) -> Any:
+    """The optuna-dashboard WSGI application on the llmhw view of ``storage`` (a storage or URL),
+    served on ``port`` of this machine; read-only unless ``writable``."""
     import optuna_dashboard
     inner = open_storage(storage) if isinstance(storage, str) else storage
-    return optuna_dashboard.wsgi(DashboardView(inner))
+    return guard(optuna_dashboard.wsgi(DashboardView(inner, writable)), port, writable)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -163,27 +219,31 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def make_dashboard_server(url: str, study: str, host: str = HOST, port: int = 8080) -> tuple[WSGIServer, str]:
+def make_dashboard_server(url: str, study: str, host: str = HOST, port: int = 8080,
+                          writable: bool = False) -> tuple[WSGIServer, str]:
     """A bound (not yet serving) dashboard server and the study's page URL. ``port`` 0: any free port."""
     storage = open_storage(url)
     try:
         study_id = storage.get_study_id_from_name(study)
     except KeyError:
         raise UsageError(f"no study {study!r} in {url}") from None
-    app = app_for(storage)
     try:
-        httpd = make_server(host, port, app, handler_class=_QuietHandler)
+        httpd = make_server(host, port, None, handler_class=_QuietHandler)
     except OSError as exc:
         raise UsageError(f"--dashboard: cannot listen on {host}:{port} ({exc.strerror or exc}); "
                          "choose another --port") from None
+    httpd.set_app(app_for(storage, httpd.server_port, writable))
     return httpd, f"http://{host}:{httpd.server_port}/dashboard/studies/{study_id}"
 
 
-def serve(url: str, study: str, host: str = HOST, port: int = 8080, console: Console | None = None) -> int:
+def serve(url: str, study: str, host: str = HOST, port: int = 8080, console: Console | None = None,
+          writable: bool = False) -> int:
     """Serve optuna-dashboard for ``study`` until Ctrl-C."""
     console = console or Console(highlight=False)
-    httpd, page = make_dashboard_server(url, study, host, port)
-    console.print(f"optuna-dashboard for study {study} ({url})")
+    httpd, page = make_dashboard_server(url, study, host, port, writable)
+    mode = ("[bold yellow]writable[/]: it can delete and change studies" if writable
+            else f"read-only ({WRITABLE_FLAG} lets it change the study)")
+    console.print(f"optuna-dashboard for study {study} ({url}), {mode}")
     console.print(f"  {page}", markup=False)
     console.print("  all studies of this storage: " + page.split("/dashboard/")[0] + "/dashboard", markup=False)
     console.print("Ctrl-C stops it.")

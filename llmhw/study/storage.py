@@ -36,10 +36,19 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from llmhw.errors import UsageError
+from llmhw.errors import StorageError, UsageError
 
 JOURNAL_PREFIX = "journal:"
 REFERENCE_KEY = "reference"  # user attr naming an enqueued reference design (runner.REFERENCE_ATTR)
+
+
+class StudyDeleted(StorageError):
+    """The study was deleted from its storage while this process wrote to it."""
+
+    def __init__(self, name: str):
+        super().__init__(f"study {name!r} was deleted from its storage while this search ran (another "
+                         "process or a --dashboard-writable removed it): its trials are gone and nothing more "
+                         "was written; run the command again to start the study afresh")
 
 
 def default_storage_url(study_name: str, studies_dir: str | Path = "studies") -> str:
@@ -173,13 +182,32 @@ class RDBTrialStore(GenericTrialStore):
         self._claim_conn: Any = None
 
     def _lock_study(self, conn: Any) -> None:
-        """Serialise writers of this study until the transaction ends (see the module doc)."""
+        """Serialise writers of this study until the transaction ends (see the module doc). A study
+        deleted since it was opened (another process, a writable dashboard) raises
+        :class:`StudyDeleted` once the trials left behind are removed: Optuna's ``delete_study``
+        reads the trials it deletes before it takes the write lock, so a batch stored in between
+        stays behind, orphaned (the study's id is free, no other study owns them)."""
         sa, ST = self.sa, self.ST
         if self.engine.name == "sqlite":
-            conn.execute(sa.update(ST).where(ST.c.study_id == self.study_id)
-                         .values(study_name=ST.c.study_name))
+            found = conn.execute(sa.update(ST).where(ST.c.study_id == self.study_id)
+                                 .values(study_name=ST.c.study_name)).rowcount
         else:
-            conn.execute(sa.select(ST.c.study_id).where(ST.c.study_id == self.study_id).with_for_update())
+            found = conn.execute(sa.select(ST.c.study_id).where(ST.c.study_id == self.study_id)
+                                 .with_for_update()).first() is not None
+        if not found:
+            self._drop_orphans(conn)
+            conn.commit()
+            raise StudyDeleted(self.study.study_name)
+
+    def _drop_orphans(self, conn: Any) -> None:
+        sa, T = self.sa, self.T
+        mine = sa.select(T.c.trial_id).where(T.c.study_id == self.study_id)
+        for model in (self.models.TrialIntermediateValueModel, self.models.TrialHeartbeatModel):
+            table = model.__table__
+            conn.execute(sa.delete(table).where(table.c.trial_id.in_(mine)))
+        for table in (self.V, self.P, self.U, self.S):
+            conn.execute(sa.delete(table).where(table.c.trial_id.in_(mine)))
+        conn.execute(sa.delete(T).where(T.c.study_id == self.study_id))
 
     def _admit(self, conn: Any, trials: Sequence[FrozenTrial], budget: int | None) -> list[FrozenTrial]:
         from .journal import admit
