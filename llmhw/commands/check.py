@@ -419,6 +419,9 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
 def report(plans: Sequence[Plan], console: Any) -> int:
     """``--check``: what would run, the size of each search space; nothing is run or written."""
     from llmhw.study.lock import sqlite_file
+    from rich.markup import escape
+
+    from llmhw.study.urls import redact
     for plan in plans:
         space = plan.setup.space
         size = space.size()
@@ -426,7 +429,7 @@ def report(plans: Sequence[Plan], console: Any) -> int:
         state = ""
         if db is not None:
             state = " (exists: would resume)" if db.exists() else " (would be created)"
-        console.print(f"[bold]study[/] {plan.name} in {plan.url}{state}")
+        console.print(f"[bold]study[/] {plan.name} in {escape(redact(plan.url))}{state}")
         console.print(f"  model {plan.setup.model_name}, workload {plan.inputs.workload[0]}:{plan.inputs.workload[1]}, "
                       f"fidelity {plan.setup.fidelity.compat}, mapping {plan.inputs.mapping}")
         console.print(f"  search space: {len(space.dims)} dimensions, "

@@ -129,10 +129,11 @@ def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True) ->
 def list_cmd(storage: str | None, console: Console) -> None:
     from llmhw.report.data import list_studies
     from llmhw.report.tables import list_table
+    from llmhw.study.urls import redact
     rows = list_studies(storage, STUDIES)
-    where = storage or f"{STUDIES}/*.db"
+    where = redact(storage) if storage else f"{STUDIES}/*.db"
     if not rows:
-        console.print(f"no study in {where}")
+        console.print(f"no study in {where}", markup=False)
         return
     console.print(list_table(rows, where))
 

@@ -220,7 +220,8 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
         study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), args.force, console)
     space = setup.space
     size = space.size()
-    console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {url}")
+    from llmhw.study.urls import redact
+    console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {redact(url)}")
     console.print(f"  model {setup.model_name}, workload {inputs.workload[0]}:{inputs.workload[1]}, "
                   f"fidelity {setup.fidelity.compat}, mapping {inputs.mapping}"
                   + (" (fixed by the system's default_mapping)" if space.fixed_mapping else ""))

@@ -37,6 +37,7 @@ from rich.console import Console
 
 from llmhw.errors import UsageError
 from llmhw.study.storage import open_storage
+from llmhw.study.urls import redact
 
 HOST = "127.0.0.1"
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -226,7 +227,7 @@ def make_dashboard_server(url: str, study: str, host: str = HOST, port: int = 80
     try:
         study_id = storage.get_study_id_from_name(study)
     except KeyError:
-        raise UsageError(f"no study {study!r} in {url}") from None
+        raise UsageError(f"no study {study!r} in {redact(url)}") from None
     try:
         httpd = make_server(host, port, None, handler_class=_QuietHandler)
     except OSError as exc:
@@ -243,7 +244,7 @@ def serve(url: str, study: str, host: str = HOST, port: int = 8080, console: Con
     httpd, page = make_dashboard_server(url, study, host, port, writable)
     mode = ("[bold yellow]writable[/]: it can delete and change studies" if writable
             else f"read-only ({WRITABLE_FLAG} lets it change the study)")
-    console.print(f"optuna-dashboard for study {study} ({url}), {mode}")
+    console.print(f"optuna-dashboard for study {study} ({redact(url)}), {mode}", markup=False)
     console.print(f"  {page}", markup=False)
     console.print("  all studies of this storage: " + page.split("/dashboard/")[0] + "/dashboard", markup=False)
     console.print("Ctrl-C stops it.")

@@ -16,13 +16,14 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from llmhw.errors import UsageError
+from llmhw.errors import StorageError, UsageError
 from llmhw.paths import STUDIES
 from llmhw.search.objectives import Objective
 from llmhw.search.output import pareto_frame, trials_frame
 from llmhw.search.pareto import front_mask, losses
 from llmhw.study.storage import default_storage_url, open_storage, trial_store
 from llmhw.search.setup import ATTR
+from llmhw.study.urls import redact
 
 SQLITE = "sqlite:///"
 
@@ -52,7 +53,7 @@ def open_existing(name: str, storage: str | None = None,
     except KeyError:
         names = [s.study_name for s in st.get_all_studies()]
         held = f"; it holds {', '.join(names)}" if names else "; it holds no study"
-        raise UsageError(f"no study {name!r} in {url}{held}") from None
+        raise UsageError(f"no study {name!r} in {redact(url)}{held}") from None
 
 
 def objectives_of(study: optuna.Study) -> list[Objective]:
@@ -221,18 +222,23 @@ def list_studies(storage: str | None = None, studies_dir: str | Path = STUDIES) 
         urls = [f"{SQLITE}{p}" for p in sorted(Path(studies_dir).glob("*.db"))]
     out: list[StudySummary] = []
     for url in urls:
+        shown = redact(url)
         try:
             st = open_storage(url)
             frozen = st.get_all_studies()
         except Exception as exc:  # noqa: BLE001 - not an Optuna storage: say so, go on
-            out.append(StudySummary(Path(url[len(SQLITE):]).stem if url.startswith(SQLITE) else url, url,
-                                    error=f"cannot read: {str(exc).splitlines()[0][:120]}"))
+            why = redact(str(exc).splitlines()[0][:200]) if str(exc) else type(exc).__name__
+            if storage:  # the one storage asked for cannot be read: an error, not an empty list
+                raise StorageError(f"--list: cannot read {shown}: {why}") from None
+            out.append(StudySummary(Path(url[len(SQLITE):]).stem if url.startswith(SQLITE) else url, shown,
+                                    error=f"cannot read: {why[:120]}"))
             continue
         for fs in sorted(frozen, key=lambda s: s.study_name):
             try:
-                out.append(summarise(optuna.load_study(study_name=fs.study_name, storage=st), url))
+                out.append(summarise(optuna.load_study(study_name=fs.study_name, storage=st), shown))
             except Exception as exc:  # noqa: BLE001
-                out.append(StudySummary(fs.study_name, url, error=f"cannot read: {str(exc).splitlines()[0][:120]}"))
+                out.append(StudySummary(fs.study_name, shown,
+                                        error=f"cannot read: {redact(str(exc).splitlines()[0][:120])}"))
     return sorted(out, key=lambda s: s.name)
 
 

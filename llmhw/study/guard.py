@@ -23,6 +23,7 @@ from llmhw.errors import LlmhwError, StorageError
 
 from .lock import StudyLock, sqlite_file
 from .signals import StopRequest
+from .urls import redact
 
 _current: "SearchGuard | None" = None
 
@@ -165,7 +166,7 @@ class SearchGuard:
         if found is None:
             return None
         meaning, shown = found
-        where = self.url or "the study's storage"
+        where = redact(self.url) if self.url else "the study's storage"
         n = count_stored(self.url, self.study) if self.url and self.study else None
         db = sqlite_file(self.url) if self.url else None
         if n is not None:

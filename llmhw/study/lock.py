@@ -27,6 +27,8 @@ from typing import Any
 
 from llmhw.errors import LlmhwError, UsageError
 
+from .urls import redact
+
 
 class StudyBusy(UsageError):
     """Another command holds the study's lock."""
@@ -101,7 +103,7 @@ class StudyLock:
         if not writable:
             return self
         info = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
-                "argv": [os.path.basename(sys.argv[0])] + sys.argv[1:]}
+                "argv": [redact(a) for a in [os.path.basename(sys.argv[0])] + sys.argv[1:]]}
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info).encode(), 0)

@@ -38,6 +38,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from llmhw.errors import StorageError, UsageError
 
+from .urls import redact
+
 JOURNAL_PREFIX = "journal:"
 REFERENCE_KEY = "reference"  # user attr naming an enqueued reference design (runner.REFERENCE_ATTR)
 
@@ -86,10 +88,10 @@ def open_storage(url: str) -> BaseStorage:
     try:
         return RDBStorage(url, engine_kwargs=kwargs)
     except (ImportError, ValueError) as exc:
-        raise UsageError(f"--storage {url!r}: cannot open ({exc})") from None
+        raise UsageError(redact(f"--storage {url!r}: cannot open ({exc})")) from None
     except Exception as exc:  # sqlalchemy ArgumentError, OperationalError, ...
-        raise UsageError(f"--storage {url!r}: cannot open ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else exc})") from None
+        raise UsageError(redact(f"--storage {url!r}: cannot open ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else exc})")) from None
 
 
 def _rdb(storage: BaseStorage) -> RDBStorage | None:

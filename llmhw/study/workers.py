@@ -56,14 +56,15 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from llmhw.errors import LlmhwError, UsageError
-
-from .journal import LOCK_SUFFIX, FlockLock, JournalTrialStore, journal_path, journal_storage, remove_journal
 from llmhw.search.pareto import losses
 from llmhw.search.progress import FrontTracker, SearchProgress
 from llmhw.search.runner import Runner, RunResult, RunStats
 from llmhw.search.samplers import SamplerChoice
-from .storage import JOURNAL_PREFIX, count_complete, is_server_db, normalize_url, trial_store
 from llmhw.search.setup import Setup, StudyInputs
+
+from .journal import LOCK_SUFFIX, FlockLock, JournalTrialStore, journal_path, journal_storage, remove_journal
+from .storage import JOURNAL_PREFIX, count_complete, is_server_db, normalize_url, trial_store
+from .urls import redact
 
 try:  # Ctrl-C/SIGTERM handling of issue 6: a merge is never cut in the middle
     from .signals import critical as _critical
@@ -96,8 +97,8 @@ def study_lock(url: str) -> Iterator[None]:
         engine = sa.create_engine(url, poolclass=NullPool)
         conn = engine.connect()
     except Exception as exc:  # noqa: BLE001 - driver missing, server down, bad URL
-        raise UsageError(f"--storage {url!r}: cannot connect ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else exc})") from None
+        raise UsageError(redact(f"--storage {url!r}: cannot connect ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else exc})")) from None
     try:
         conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": OPEN_LOCK_KEY})
         conn.commit()
@@ -272,7 +273,7 @@ class _ParallelRun:
         journal.write(stored)   # the history, same numbers as in SQLite
         journal.read()
         self._note(f"{self.jobs} workers on {jpath} (history of {len(stored)} trials copied in "
-                   f"{time.perf_counter() - t:.1f} s), merged into {self.url} batch by batch")
+                   f"{time.perf_counter() - t:.1f} s), merged into {redact(self.url)} batch by batch")
         specs = self._specs(f"{JOURNAL_PREFIX}{jpath}", enqueue_all=False, requeue=requeue)
         try:
             complete, added = self._supervise(specs, journal, db, stored, done)
@@ -287,7 +288,7 @@ class _ParallelRun:
         done = count_complete(stored)
         if done >= self.target:
             return self._result(done, 0, 0, stored)
-        self._note(f"{self.jobs} workers on {self.url}")
+        self._note(f"{self.jobs} workers on {redact(self.url)}")
         specs = self._specs(self.url, enqueue_all=True, requeue=[])
         complete, added = self._supervise(specs, store, None, stored, done)
         return self._result(complete, added, self.requeued)
