@@ -330,7 +330,7 @@ class Runner:
                     raise LlmhwError(f"the last {fail_streak} evaluations all failed ({'; '.join(sorted(map(str, errors)))[:300]}); "
                                      "the failed trials are stored with their designs and tracebacks")
                 n_kept = sum(1 for r in kept if r.state == TrialState.COMPLETE)
-                done = self.store.complete if shared else done + n_kept
+                done = self.store.complete  # the storage's count, whoever wrote the trials
                 added += n_kept
                 self._track(tracker, list(zip(asked, outs)))
                 self.stats.t_ask += t1 - t0

@@ -62,6 +62,7 @@ from llmhw.search.runner import Runner, RunResult, RunStats
 from llmhw.search.samplers import SamplerChoice
 from llmhw.search.setup import Setup, StudyInputs
 
+from .lock import beside_db
 from .journal import LOCK_SUFFIX, FlockLock, JournalTrialStore, journal_path, journal_storage, remove_journal
 from .storage import JOURNAL_PREFIX, count_complete, is_server_db, normalize_url, trial_store
 from .urls import redact
@@ -203,8 +204,10 @@ def sqlite_path(url: str) -> str | None:
 
 
 def journal_for(url: str, name: str) -> Path:
-    """``studies/<study>.journal`` beside the SQLite file of ``url``."""
-    return Path(sqlite_path(url) or ".").parent / f"{name}.journal"
+    """The scratch journal of ``--jobs`` beside the SQLite file of ``url``, named after the database
+    and the study (``studies/<study>.db.journal``; ``<dir>/<db>.<study>.journal`` when one file holds
+    several studies), so two databases in one directory never share one."""
+    return beside_db(url, name, ".journal") or Path(f"{name}.journal")
 
 
 def run_search(setup: Setup, study: optuna.Study, url: str, name: str, choice: SamplerChoice,
