@@ -73,12 +73,13 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     storage = getattr(args, "storage", None)
     if args.dashboard and not 0 <= int(args.port) < 65536:
         raise UsageError(f"--port {args.port}: expected 1..65535 (0: any free port)")
+    rc = 0
     if args.list:
-        list_cmd(storage, console)
+        rc = list_cmd(storage, console)
     if args.compare:
         compare_cmd(args.compare, storage, args.export, Path(getattr(args, "outputs", None) or OUTPUTS), console)
     if not (args.report or (args.export and not args.compare) or args.dashboard):
-        return 0
+        return rc
     if not args.study:
         raise UsageError("--report, --export and --dashboard need --study NAME (--list shows the stored studies)")
     if getattr(args, "hw", None) or getattr(args, "space", None) or getattr(args, "trials", None) is not None:
@@ -126,7 +127,8 @@ def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True) ->
                   + ("" if have_pyarrow() else " (no Parquet: pyarrow is not installed)"))
 
 
-def list_cmd(storage: str | None, console: Console) -> None:
+def list_cmd(storage: str | None, console: Console) -> int:
+    """The studies table; 1 if a storage or study in it cannot be read (damaged, unreachable)."""
     from llmhw.report.data import list_studies
     from llmhw.report.tables import list_table
     from llmhw.study.urls import redact
@@ -134,8 +136,9 @@ def list_cmd(storage: str | None, console: Console) -> None:
     where = redact(storage) if storage else f"{STUDIES}/*.db"
     if not rows:
         console.print(f"no study in {where}", markup=False)
-        return
+        return 0
     console.print(list_table(rows, where))
+    return 1 if any(r.error for r in rows) else 0
 
 
 def compare_cmd(names: list[str], storage: str | None, export_dir: str | None, outputs: Path,

@@ -23,6 +23,7 @@ from llmhw.search.output import pareto_frame, trials_frame
 from llmhw.search.pareto import front_mask, losses
 from llmhw.study.storage import default_storage_url, open_storage, trial_store
 from llmhw.search.setup import ATTR
+from llmhw.study.guard import check_intact
 from llmhw.study.urls import redact
 
 SQLITE = "sqlite:///"
@@ -47,6 +48,7 @@ def open_existing(name: str, storage: str | None = None,
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         raise UsageError(f"no study {name!r}: {path} does not exist (--list shows the stored studies)")
+    check_intact(url, "read")
     st = open_storage(url)
     try:
         return optuna.load_study(study_name=name, storage=st), url
@@ -224,6 +226,7 @@ def list_studies(storage: str | None = None, studies_dir: str | Path = STUDIES) 
     for url in urls:
         shown = redact(url)
         try:
+            check_intact(url, "read")
             st = open_storage(url)
             frozen = st.get_all_studies()
         except Exception as exc:  # noqa: BLE001 - not an Optuna storage: say so, go on
