@@ -182,6 +182,7 @@ def validate_study_name(name: str) -> str:
 
 def validate_storage_url(url: str) -> None:
     """A storage URL llmhw can open, checked without opening (nothing is created)."""
+    from llmhw.study.storage import sqlite_query_refusal
     allowed = ", ".join(STORAGE_SCHEMES)
     if not isinstance(url, str) or not url.strip():
         raise FlagError("--storage", url, "is empty", allowed)
@@ -199,7 +200,9 @@ def validate_storage_url(url: str) -> None:
         if not url.startswith("sqlite:///"):
             raise FlagError("--storage", url, "needs three slashes before a relative SQLite path, four "
                             "before an absolute one", "sqlite:///studies/x.db or sqlite:////abs/path/x.db")
-        path = url[len("sqlite:///"):].split("?", 1)[0]
+        if "?" in url:
+            raise FlagError("--storage", url, f"has a query string ({sqlite_query_refusal(url)})", "sqlite:///PATH")
+        path = url[len("sqlite:///"):]
         if not path:
             raise FlagError("--storage", url, "names no database file", "sqlite:///PATH")
         if path == ":memory:" or path.startswith("file:"):

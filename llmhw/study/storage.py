@@ -71,10 +71,20 @@ def is_server_db(url: str) -> bool:
     return "://" in url and not url.startswith(("sqlite:", JOURNAL_PREFIX))
 
 
+def sqlite_query_refusal(url: str) -> str:
+    """Why a ``sqlite:///PATH?QUERY`` URL is refused (issue 15 item 8): its options (``mode=ro``,
+    ``uri=true``, ...) would change how SQLAlchemy opens the file while the lock, the integrity check
+    and the ``--jobs`` journal take ``PATH?QUERY`` as part of the file name."""
+    return (f"'?{url.split('?', 1)[1]}' is not supported for SQLite: llmhw opens the file read-write itself "
+            "and --report/--export/--list only read it; drop the query")
+
+
 def open_storage(url: str) -> BaseStorage:
     """An Optuna storage for ``url``: any SQLAlchemy URL (sqlite:///…, postgresql://…) or
     ``journal:PATH`` for a JournalFileBackend log file."""
     url = normalize_url(url)
+    if url.startswith("sqlite:") and "?" in url:
+        raise UsageError(f"--storage {url}: has a query string ({sqlite_query_refusal(url)})")
     if url.startswith(JOURNAL_PREFIX):
         from .journal import journal_path, journal_storage
         return journal_storage(journal_path(url))
