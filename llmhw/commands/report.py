@@ -95,7 +95,8 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     if args.report:
         report_cmd(data, console)
     if args.export and not args.compare:
-        export_cmd(data, Path(args.export), console, brief=not args.report)
+        export_cmd(data, Path(args.export), console, brief=not args.report,
+                   force=bool(getattr(args, "force", False)))
     if args.dashboard:
         from llmhw.report.dashboard import serve
         return serve(data.url, data.name, port=int(args.port), console=console,
@@ -115,14 +116,14 @@ def report_cmd(data: Any, console: Console) -> None:
         console.print(r)
 
 
-def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True) -> None:
+def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True, force: bool = False) -> None:
     from llmhw.report.export import export, have_pyarrow
     from llmhw.report.summary import counts
     if brief:
         c = counts(data)
         console.print(f"study {data.name}: {c.complete:,} COMPLETE trials, {c.feasible:,} feasible, "
                       f"Pareto front {c.front:,} trials ({c.front_designs:,} distinct designs)")
-    files = export(data, outdir)
+    files = export(data, outdir, force=force)
     console.print(f"wrote {', '.join(p.name for p in files)} to {outdir}/"
                   + ("" if have_pyarrow() else " (no Parquet: pyarrow is not installed)"))
 

@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(g, "--jobs", type=int, default=1, metavar="N",
          help="worker processes on this machine (default: 1); with SQLite they share a journal "
               "file merged into the study, with a server database they write it directly")
-    add_flag(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones")
+    add_flag(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones; with --export: replace existing files")
     add_flag(g, "--enqueue", metavar="FILE", help="YAML of known designs evaluated first and shown for comparison")
     add_flag(g, "--mapping", choices=MAPPING_MODES, default=None,
          help="explicit: p, micro-batches are dimensions (default); best: the evaluator picks the best "
@@ -206,6 +206,8 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     setup = build_setup(inputs)
     name = check_study_name(plan_name(args, inputs, setup, name, multi))
     url = args.storage or default_storage_url(name, STUDIES)
+    from llmhw.outfiles import output_dir
+    outdir = output_dir(Path(args.outputs or OUTPUTS) / name)   # a file in the way: one line before any trial
     trials, choice, seed = run_options(args, stored_run, DEFAULT_TRIALS)
     if choice.name == "grid":
         setup.space.grid()  # refuses ranges with a clear message before anything is written
@@ -238,8 +240,9 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     res = guard.run(lambda: run_search(setup, study, url, name, choice, seed, trials, jobs=jobs, console=console,
                                        progress=not args.no_progress, problem=problem), study)
     stored = res.trials or trial_store(study).read()
-    outdir = Path(args.outputs or OUTPUTS) / name
-    df, front, tp, pp = write_csvs(stored, setup.objectives, outdir)
+    df, front, tp, pp = write_csvs(stored, setup.objectives, outdir,
+                                   study_note=f"the study is intact with {res.complete} COMPLETE trials; rerun "
+                                              "the command (nothing is searched again) or --export to write them")
     s = res.stats
     if res.added:
         console.print(f"added {res.added} trials in {time.perf_counter() - t0:.1f} s "
