@@ -162,6 +162,12 @@ class StudyData:
 
 def load_study_data(name: str, storage: str | None = None, studies_dir: str | Path = STUDIES) -> StudyData:
     study, url = open_existing(name, storage, studies_dir)
+    return study_data(study, url)
+
+
+def study_data(study: optuna.Study, url: str) -> StudyData:
+    """Everything the report shows of an opened study."""
+    name = study.study_name
     objectives = objectives_of(study)
     trials = sorted(read_trials(study), key=lambda t: t.number)
     df, front = frames(trials, objectives)
