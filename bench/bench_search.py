@@ -42,7 +42,7 @@ OBJECTIVES = ("tco_per_mtoken_usd", "tpot_s", "throughput_tok_per_s")
 
 
 def make_setup(workload):
-    from llmhw.search.study import InputText, StudyInputs, build_setup
+    from llmhw.search.setup import InputText, StudyInputs, build_setup
     inputs = StudyInputs(hw=InputText.read(HW), system=InputText.read(SYS), model=InputText.read(MODEL),
                          constants=InputText.read(CONSTANTS), space=None, enqueue=None, compat=None,
                          workload=workload, mapping="explicit", objectives=OBJECTIVES)
@@ -101,9 +101,10 @@ def true_front(setup, problem):
 
 def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp: Path):
     from llmhw.evaluate import Problem
-    from llmhw.search.runner import Runner, open_study, run_record_for
+    from llmhw.search.runner import Runner, run_record_for
+    from llmhw.study.opening import open_study
     from llmhw.search.samplers import choose
-    from llmhw.search.storage import trial_store
+    from llmhw.study.storage import trial_store
     choice = choose(sampler, trials, batch)
     url = f"sqlite:///{tmp / f'{sampler}-{seed}.db'}"
     t0 = time.perf_counter()   # the run as a user sees it: create the study, search, store

@@ -16,7 +16,9 @@ from .hardware.table import TABLE_FORMATS
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit code 2
         from .commands.check import argparse_hint
-        self.exit(2, f"{self.prog}: error: {argparse_hint(message, list(self._option_string_actions))} (see --help)\n")
+        from .study.urls import redact
+        line = argparse_hint(message, list(self._option_string_actions))
+        self.exit(2, f"{self.prog}: error: {redact(line)} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         from .commands import search as search_cmd
         return search_cmd.run(args)
     except LlmhwError as exc:
-        print(f"search.py: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
+        from .study.urls import redact
+        print(f"search.py: error: {redact(' '.join(str(exc).splitlines()))}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("search.py: interrupted", file=sys.stderr)

@@ -170,7 +170,7 @@ def parse_workload_flag(text: str) -> tuple[int, int] | None:
 
 def validate_study_name(name: str) -> str:
     allowed = f"1 to {STUDY_NAME_MAX} letters, digits and . _ + = - (not starting with '.')"
-    from llmhw.search.study import check_study_name
+    from llmhw.search.setup import check_study_name
     if len(name) > STUDY_NAME_MAX:
         raise FlagError("--study", name, "is too long", allowed)
     try:
@@ -182,6 +182,7 @@ def validate_study_name(name: str) -> str:
 
 def validate_storage_url(url: str) -> None:
     """A storage URL llmhw can open, checked without opening (nothing is created)."""
+    from llmhw.study.storage import sqlite_query_refusal
     allowed = ", ".join(STORAGE_SCHEMES)
     if not isinstance(url, str) or not url.strip():
         raise FlagError("--storage", url, "is empty", allowed)
@@ -199,7 +200,9 @@ def validate_storage_url(url: str) -> None:
         if not url.startswith("sqlite:///"):
             raise FlagError("--storage", url, "needs three slashes before a relative SQLite path, four "
                             "before an absolute one", "sqlite:///studies/x.db or sqlite:////abs/path/x.db")
-        path = url[len("sqlite:///"):].split("?", 1)[0]
+        if "?" in url:
+            raise FlagError("--storage", url, f"has a query string ({sqlite_query_refusal(url)})", "sqlite:///PATH")
+        path = url[len("sqlite:///"):]
         if not path:
             raise FlagError("--storage", url, "names no database file", "sqlite:///PATH")
         if path == ":memory:" or path.startswith("file:"):
@@ -363,7 +366,7 @@ def _eval_len_key(inputs: Any) -> str:
 
 def plan_name(args: argparse.Namespace, inputs: Any, setup: Any, named: str | None, multi: bool) -> str:
     """The study name ``_run_one`` will use (same rule)."""
-    from llmhw.search.study import check_study_name, study_name
+    from llmhw.search.setup import check_study_name, study_name
     if named:
         return named
     if args.study:
@@ -387,8 +390,8 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
     """Build and check every study of the command; raises on the first problem, writes nothing."""
     from llmhw.evaluate import Problem
     from llmhw.paths import STUDIES
-    from llmhw.search.storage import default_storage_url
-    from llmhw.search.study import build_setup
+    from llmhw.study.storage import default_storage_url
+    from llmhw.search.setup import build_setup
     plans: list[Plan] = []
     names: set[str] = set()
     multi = len(all_inputs) > 1
@@ -418,7 +421,10 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
 
 def report(plans: Sequence[Plan], console: Any) -> int:
     """``--check``: what would run, the size of each search space; nothing is run or written."""
-    from llmhw.search.lock import sqlite_file
+    from llmhw.study.lock import sqlite_file
+    from rich.markup import escape
+
+    from llmhw.study.urls import redact
     for plan in plans:
         space = plan.setup.space
         size = space.size()
@@ -426,7 +432,7 @@ def report(plans: Sequence[Plan], console: Any) -> int:
         state = ""
         if db is not None:
             state = " (exists: would resume)" if db.exists() else " (would be created)"
-        console.print(f"[bold]study[/] {plan.name} in {plan.url}{state}")
+        console.print(f"[bold]study[/] {plan.name} in {escape(redact(plan.url))}{state}")
         console.print(f"  model {plan.setup.model_name}, workload {plan.inputs.workload[0]}:{plan.inputs.workload[1]}, "
                       f"fidelity {plan.setup.fidelity.compat}, mapping {plan.inputs.mapping}")
         console.print(f"  search space: {len(space.dims)} dimensions, "

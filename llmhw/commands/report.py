@@ -43,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
          help="overlay the feasible fronts of several studies (same objectives) in one table and one plot "
               "(HTML + PNG in --export DIR, default outputs/compare-<names>/)")
     add_flag(g, "--dashboard", action="store_true",
-         help="serve optuna-dashboard for --study NAME on 127.0.0.1 (Ctrl-C stops it)")
+         help="serve optuna-dashboard for --study NAME on 127.0.0.1, read-only (Ctrl-C stops it)")
+    add_flag(g, "--dashboard-writable", action="store_true",
+         help="let the dashboard change the storage (delete or rename studies, notes, tell trials); "
+              "off by default: a study deleted under a running search is lost")
     add_flag(g, "--port", type=int, default=DEFAULT_PORT, metavar="N",
          help=f"dashboard port (default: {DEFAULT_PORT}; 0: any free port)")
     # shared with the search; present when this module is registered alone (tests)
@@ -70,12 +73,13 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     storage = getattr(args, "storage", None)
     if args.dashboard and not 0 <= int(args.port) < 65536:
         raise UsageError(f"--port {args.port}: expected 1..65535 (0: any free port)")
+    rc = 0
     if args.list:
-        list_cmd(storage, console)
+        rc = list_cmd(storage, console)
     if args.compare:
         compare_cmd(args.compare, storage, args.export, Path(getattr(args, "outputs", None) or OUTPUTS), console)
     if not (args.report or (args.export and not args.compare) or args.dashboard):
-        return 0
+        return rc
     if not args.study:
         raise UsageError("--report, --export and --dashboard need --study NAME (--list shows the stored studies)")
     if getattr(args, "hw", None) or getattr(args, "space", None) or getattr(args, "trials", None) is not None:
@@ -91,10 +95,12 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     if args.report:
         report_cmd(data, console)
     if args.export and not args.compare:
-        export_cmd(data, Path(args.export), console, brief=not args.report)
+        export_cmd(data, Path(args.export), console, brief=not args.report,
+                   force=bool(getattr(args, "force", False)))
     if args.dashboard:
         from llmhw.report.dashboard import serve
-        return serve(data.url, data.name, port=int(args.port), console=console)
+        return serve(data.url, data.name, port=int(args.port), console=console,
+                     writable=bool(getattr(args, "dashboard_writable", False)))
     return 0
 
 
@@ -110,27 +116,30 @@ def report_cmd(data: Any, console: Console) -> None:
         console.print(r)
 
 
-def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True) -> None:
+def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True, force: bool = False) -> None:
     from llmhw.report.export import export, have_pyarrow
     from llmhw.report.summary import counts
     if brief:
         c = counts(data)
         console.print(f"study {data.name}: {c.complete:,} COMPLETE trials, {c.feasible:,} feasible, "
                       f"Pareto front {c.front:,} trials ({c.front_designs:,} distinct designs)")
-    files = export(data, outdir)
+    files = export(data, outdir, force=force)
     console.print(f"wrote {', '.join(p.name for p in files)} to {outdir}/"
                   + ("" if have_pyarrow() else " (no Parquet: pyarrow is not installed)"))
 
 
-def list_cmd(storage: str | None, console: Console) -> None:
+def list_cmd(storage: str | None, console: Console) -> int:
+    """The studies table; 1 if a storage or study in it cannot be read (damaged, unreachable)."""
     from llmhw.report.data import list_studies
     from llmhw.report.tables import list_table
+    from llmhw.study.urls import redact
     rows = list_studies(storage, STUDIES)
-    where = storage or f"{STUDIES}/*.db"
+    where = redact(storage) if storage else f"{STUDIES}/*.db"
     if not rows:
-        console.print(f"no study in {where}")
-        return
+        console.print(f"no study in {where}", markup=False)
+        return 0
     console.print(list_table(rows, where))
+    return 1 if any(r.error for r in rows) else 0
 
 
 def compare_cmd(names: list[str], storage: str | None, export_dir: str | None, outputs: Path,

@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(g, "--jobs", type=int, default=1, metavar="N",
          help="worker processes on this machine (default: 1); with SQLite they share a journal "
               "file merged into the study, with a server database they write it directly")
-    add_flag(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones")
+    add_flag(g, "--force", action="store_true", help="resume even if the inputs differ from the stored ones; with --export: replace existing files")
     add_flag(g, "--enqueue", metavar="FILE", help="YAML of known designs evaluated first and shown for comparison")
     add_flag(g, "--mapping", choices=MAPPING_MODES, default=None,
          help="explicit: p, micro-batches are dimensions (default); best: the evaluator picks the best "
@@ -95,7 +95,7 @@ def _inputs_from_files(args: argparse.Namespace, console: Console) -> list:
     from llmhw.config import resolve_model_path
     from llmhw.search.overlay import load_space
     from llmhw.search.space import eval_len_pairs
-    from llmhw.search.study import InputText, StudyInputs, parse_model_text
+    from llmhw.search.setup import InputText, StudyInputs, parse_model_text
 
     space = load_space(args.space) if args.space else None
     hw_path = args.hw or (space.base_hw if space else None)
@@ -130,8 +130,8 @@ def _inputs_from_files(args: argparse.Namespace, console: Console) -> list:
 def _stored(args: argparse.Namespace) -> tuple[Any, dict]:
     """The StudyInputs and run record stored in ``--study NAME``."""
     import optuna
-    from llmhw.search.storage import default_storage_url, open_storage
-    from llmhw.search.study import ATTR, StudyInputs, check_study_name
+    from llmhw.study.storage import default_storage_url, open_storage
+    from llmhw.search.setup import ATTR, StudyInputs, check_study_name
     name = check_study_name(args.study)
     url = args.storage or default_storage_url(name, STUDIES)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         if plan.memory is not None and plan.memory.fits == 0:
             console.print(f"[yellow]warning:[/] {plan.name}: {plan.memory.line()} — the search may find no "
                           "feasible design")
-    from llmhw.search.guard import guarded
+    from llmhw.study.guard import guarded
     rc = 0
     with guarded(console) as guard:   # study locks, Ctrl-C/SIGTERM, storage failures as one line
         for i, inputs in enumerate(all_inputs):
@@ -197,29 +197,33 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
              multi: bool) -> int:
     from llmhw.evaluate import Problem
     from llmhw.search.output import print_front, write_csvs
-    from llmhw.search.runner import open_study, run_record_for
+    from llmhw.search.runner import run_record_for
+    from llmhw.study.opening import open_study
     from llmhw.commands.check import plan_name, run_options
-    from llmhw.search.storage import default_storage_url, trial_store
-    from llmhw.search.study import build_setup, check_study_name
+    from llmhw.study.storage import default_storage_url, trial_store
+    from llmhw.search.setup import build_setup, check_study_name
 
     setup = build_setup(inputs)
     name = check_study_name(plan_name(args, inputs, setup, name, multi))
     url = args.storage or default_storage_url(name, STUDIES)
+    from llmhw.outfiles import output_dir
+    outdir = output_dir(Path(args.outputs or OUTPUTS) / name)   # a file in the way: one line before any trial
     trials, choice, seed = run_options(args, stored_run, DEFAULT_TRIALS)
     if choice.name == "grid":
         setup.space.grid()  # refuses ranges with a clear message before anything is written
-    from llmhw.search.workers import run_search, study_lock
+    from llmhw.study.workers import run_search, study_lock
     jobs = 1 if getattr(args, "jobs", None) is None else args.jobs
     if jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {jobs}")
-    from llmhw.search.guard import current_guard
+    from llmhw.study.guard import current_guard
     guard = current_guard()
     guard.open(url, name, immediate=jobs > 1)  # one writing command per SQLite study; Ctrl-C/SIGTERM handling
     with study_lock(url), guard.critical():  # several processes may open/create a shared study at once
         study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), args.force, console)
     space = setup.space
     size = space.size()
-    console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {url}")
+    from llmhw.study.urls import redact
+    console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {redact(url)}")
     console.print(f"  model {setup.model_name}, workload {inputs.workload[0]}:{inputs.workload[1]}, "
                   f"fidelity {setup.fidelity.compat}, mapping {inputs.mapping}"
                   + (" (fixed by the system's default_mapping)" if space.fixed_mapping else ""))
@@ -236,8 +240,9 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     res = guard.run(lambda: run_search(setup, study, url, name, choice, seed, trials, jobs=jobs, console=console,
                                        progress=not args.no_progress, problem=problem), study)
     stored = res.trials or trial_store(study).read()
-    outdir = Path(args.outputs or OUTPUTS) / name
-    df, front, tp, pp = write_csvs(stored, setup.objectives, outdir)
+    df, front, tp, pp = write_csvs(stored, setup.objectives, outdir,
+                                   study_note=f"the study is intact with {res.complete} COMPLETE trials; rerun "
+                                              "the command (nothing is searched again) or --export to write them")
     s = res.stats
     if res.added:
         console.print(f"added {res.added} trials in {time.perf_counter() - t0:.1f} s "

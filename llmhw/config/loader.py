@@ -38,6 +38,17 @@ class NumberSafeLoader(yaml.SafeLoader):
 
     file: str = "<input>"
 
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Stop parsing at item :data:`MAX_LIST_ITEMS` of a list: PyYAML needs ~0.1 ms per item, so a
+        list of 10^5 values would take seconds before any check could see it."""
+        if isinstance(parent, yaml.SequenceNode) and isinstance(index, int) and index >= MAX_LIST_ITEMS:
+            mark = parent.start_mark
+            raise ConfigError(self.file, f"line {mark.line + 1}, column {mark.column + 1}",
+                              problem=f"a list of more than {MAX_LIST_ITEMS:,} items",
+                              allowed=f"at most {MAX_LIST_ITEMS:,} items; a range {{start, stop, step}} "
+                                      "for a long sweep")
+        return super().compose_node(parent, index)
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, yaml.Node] = {}
@@ -112,21 +123,49 @@ def load_yaml_text(text: str, file: Any = "<input>") -> dict:
     return data
 
 
+#: caps on what a config file may build (issue 15 item 4): a "billion laughs" alias bomb is a
+#: few hundred bytes that expands to 10^9 values; a list of 10^5 alternatives is not a design space
+MAX_NODES = 1_000_000       # values in the file with every alias expanded
+MAX_LIST_ITEMS = 1_000      # items of one list (the shipped files have at most 6), checked while parsing
+
+
 def _refuse_cycles(data: Any, file: str) -> None:
-    """A YAML alias inside its own anchor (``a: &x [*x]``) builds an endless tree: refuse it."""
-    stack: list[tuple[Any, str, frozenset]] = [(data, "", frozenset())]
+    """Refuse a YAML tree that cannot be a config, in time linear in the file's *distinct* nodes:
+
+    - an alias inside its own anchor (``a: &x [*x]``) builds an endless tree;
+    - aliases that expand to more than :data:`MAX_NODES` values (an alias bomb: each level repeats
+      the previous one, so the expanded size is counted once per distinct node, memoised).
+
+    (A list longer than :data:`MAX_LIST_ITEMS` is refused earlier, while parsing:
+    :meth:`NumberSafeLoader.compose_node`.)
+    """
+    size: dict[int, int] = {}          # id -> expanded size (finished nodes)
+    active: set[int] = set()           # ids on the current path (grey)
+    stack: list[tuple[Any, str, bool]] = [(data, "", False)]
     while stack:
-        node, path, above = stack.pop()
-        if not isinstance(node, (dict, list)):
+        node, path, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            items = node.values() if isinstance(node, dict) else node
+            total = 1 + sum(size.get(id(v), 1) for v in items)
+            if total > MAX_NODES:
+                raise ConfigError(file, path, problem=f"YAML aliases expand to more than {MAX_NODES:,} values "
+                                  "(an alias bomb?)", allowed="a config of reasonable size; aliases used a few times")
+            size[key] = total
             continue
-        if id(node) in above:
+        if not isinstance(node, (dict, list)) or key in size:
+            continue
+        if key in active:
             raise ConfigError(file, path, problem="a YAML alias refers to a mapping or list that contains it",
                               allowed="aliases to other parts of the file only")
-        above = above | {id(node)}
+        active.add(key)
+        stack.append((node, path, True))
         items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in items:
-            sub = (f"{path}[{key}]" if isinstance(node, list) else (f"{path}.{key}" if path else str(key)))
-            stack.append((value, sub, above))
+        for k, value in items:
+            if isinstance(value, (dict, list)):
+                sub = f"{path}[{k}]" if isinstance(node, list) else (f"{path}.{k}" if path else str(k))
+                stack.append((value, sub, False))
 
 
 def read_text(path: Any) -> str:

@@ -51,6 +51,18 @@ def _hashable(value: Any) -> bool:
     return True
 
 
+def _identity(value: Any) -> Any:
+    """A hashable key equal for two alternatives exactly when they are ``==`` and both or neither
+    are booleans (``True == 1`` in Python, but not as alternatives)."""
+    if isinstance(value, dict):
+        return ("dict", frozenset((_identity(k), _identity(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("list", tuple(_identity(v) for v in value))
+    if _hashable(value):
+        return (isinstance(value, bool), value)
+    return ("repr", repr(value))
+
+
 def suggest(word: Any, candidates: list[str]) -> str | None:
     """The closest candidate to ``word`` (case-insensitive match first), or None."""
     word = str(word)
@@ -137,12 +149,12 @@ class _Checker:
     def alternative_list(self, items: list, fld: Field, path: str, hint: str = "") -> None:
         if not items:
             self.fail(path, "empty list of alternatives", items, f"at least one value: {fld.describe()}")
+        seen: dict[Any, int] = {}
         for i, item in enumerate(items):
-            for j in range(i):
-                prev = items[j]
-                if prev == item and isinstance(prev, bool) == isinstance(item, bool):
-                    self.fail(f"{path}[{i}]", f"duplicate alternative (same as [{j}])", item,
-                              "each alternative once")
+            j = seen.setdefault(_identity(item), i)   # one pass: a long list is checked in linear time
+            if j != i:
+                self.fail(f"{path}[{i}]", f"duplicate alternative (same as [{j}])", item,
+                          "each alternative once")
             self.concrete(item, fld, f"{path}[{i}]", hint)
 
     def associated(self, mapping: dict, section: Section, path: str) -> None:

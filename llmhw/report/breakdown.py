@@ -189,7 +189,7 @@ class Evaluator:
                 return None
             try:
                 from llmhw.evaluate import Problem
-                from llmhw.search.study import StudyInputs, build_setup
+                from llmhw.search.setup import StudyInputs, build_setup
                 setup = build_setup(StudyInputs.from_identity(self.data.identity))
                 problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
                 self._built = (setup, problem)

@@ -1,6 +1,6 @@
 """Finding and loading stored studies: storage URL, objectives, trials and their pandas frames.
 
-A study made by ``search.py`` describes itself (``llmhw.search.study``: input texts, objectives
+A study made by ``search.py`` describes itself (``llmhw.search.setup``: input texts, objectives
 with directions and units, run record); other Optuna studies in the same storage are shown too,
 with objectives named from ``study.metric_names`` and feasibility from the trials' constraints.
 """
@@ -16,13 +16,15 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from llmhw.errors import UsageError
+from llmhw.errors import StorageError, UsageError
 from llmhw.paths import STUDIES
 from llmhw.search.objectives import Objective
 from llmhw.search.output import pareto_frame, trials_frame
 from llmhw.search.pareto import front_mask, losses
-from llmhw.search.storage import default_storage_url, open_storage, trial_store
-from llmhw.search.study import ATTR
+from llmhw.study.storage import default_storage_url, open_storage, trial_store
+from llmhw.search.setup import ATTR
+from llmhw.study.guard import check_intact
+from llmhw.study.urls import redact
 
 SQLITE = "sqlite:///"
 
@@ -46,13 +48,14 @@ def open_existing(name: str, storage: str | None = None,
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         raise UsageError(f"no study {name!r}: {path} does not exist (--list shows the stored studies)")
+    check_intact(url, "read")
     st = open_storage(url)
     try:
         return optuna.load_study(study_name=name, storage=st), url
     except KeyError:
         names = [s.study_name for s in st.get_all_studies()]
         held = f"; it holds {', '.join(names)}" if names else "; it holds no study"
-        raise UsageError(f"no study {name!r} in {url}{held}") from None
+        raise UsageError(f"no study {name!r} in {redact(url)}{held}") from None
 
 
 def objectives_of(study: optuna.Study) -> list[Objective]:
@@ -159,6 +162,12 @@ class StudyData:
 
 def load_study_data(name: str, storage: str | None = None, studies_dir: str | Path = STUDIES) -> StudyData:
     study, url = open_existing(name, storage, studies_dir)
+    return study_data(study, url)
+
+
+def study_data(study: optuna.Study, url: str) -> StudyData:
+    """Everything the report shows of an opened study."""
+    name = study.study_name
     objectives = objectives_of(study)
     trials = sorted(read_trials(study), key=lambda t: t.number)
     df, front = frames(trials, objectives)
@@ -221,18 +230,24 @@ def list_studies(storage: str | None = None, studies_dir: str | Path = STUDIES) 
         urls = [f"{SQLITE}{p}" for p in sorted(Path(studies_dir).glob("*.db"))]
     out: list[StudySummary] = []
     for url in urls:
+        shown = redact(url)
         try:
+            check_intact(url, "read")
             st = open_storage(url)
             frozen = st.get_all_studies()
         except Exception as exc:  # noqa: BLE001 - not an Optuna storage: say so, go on
-            out.append(StudySummary(Path(url[len(SQLITE):]).stem if url.startswith(SQLITE) else url, url,
-                                    error=f"cannot read: {str(exc).splitlines()[0][:120]}"))
+            why = redact(str(exc).splitlines()[0][:200]) if str(exc) else type(exc).__name__
+            if storage:  # the one storage asked for cannot be read: an error, not an empty list
+                raise StorageError(f"--list: cannot read {shown}: {why}") from None
+            out.append(StudySummary(Path(url[len(SQLITE):]).stem if url.startswith(SQLITE) else url, shown,
+                                    error=f"cannot read: {why[:120]}"))
             continue
         for fs in sorted(frozen, key=lambda s: s.study_name):
             try:
-                out.append(summarise(optuna.load_study(study_name=fs.study_name, storage=st), url))
+                out.append(summarise(optuna.load_study(study_name=fs.study_name, storage=st), shown))
             except Exception as exc:  # noqa: BLE001
-                out.append(StudySummary(fs.study_name, url, error=f"cannot read: {str(exc).splitlines()[0][:120]}"))
+                out.append(StudySummary(fs.study_name, shown,
+                                        error=f"cannot read: {redact(str(exc).splitlines()[0][:120])}"))
     return sorted(out, key=lambda s: s.name)
 
 

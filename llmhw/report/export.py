@@ -44,7 +44,11 @@ def write_tables(data: StudyData, outdir: Path) -> list[Path]:
     return written
 
 
-def export(data: StudyData, outdir: str | Path) -> list[Path]:
-    """Every export file of one study in ``outdir``."""
+def export(data: StudyData, outdir: str | Path, force: bool = False) -> list[Path]:
+    """Every export file of one study in ``outdir``: written aside, then moved into place; existing
+    files are refused unless ``force``, and symbolic links are replaced, never followed."""
+    from llmhw.outfiles import staged
     outdir = Path(outdir)
-    return write_tables(data, outdir) + write_study_plots(data, outdir)
+    with staged(outdir, force=force, flag="--export") as tmp:
+        names = [p.name for p in write_tables(data, tmp) + write_study_plots(data, tmp)]
+    return [outdir / n for n in names]

@@ -195,6 +195,14 @@ def optuna_pareto_figure(data: StudyData):
                                                      target_names=[axis_title(o) for o in data.objectives])
     fig.update_layout(title=f"Optuna's Pareto-front plot of {data.name}", template="plotly_white",
                       height=620, width=900)
+    # log axes where the values span ≥ 50× (as in the pairwise view): on linear axes $/Mtoken from
+    # 0.25 to 700 crams the front into one corner (issue 15 item 16)
+    types = ["log" if log else "linear" for log in log_axes(study_groups(data), k)]
+    if k == 3:
+        fig.update_scenes(xaxis_type=types[0], yaxis_type=types[1], zaxis_type=types[2])
+    else:
+        fig.update_xaxes(type=types[0])
+        fig.update_yaxes(type=types[1])
     return fig
 
 

@@ -12,6 +12,7 @@ from rich.text import Text
 from llmhw.evaluate import METRICS
 from llmhw.search.objectives import Objective
 from llmhw.search.output import front_table
+from llmhw.study.urls import redact
 
 from . import fmt
 from .breakdown import ROWS, SHARE_OF, Breakdown
@@ -63,7 +64,7 @@ def inputs_table(data: StudyData) -> Table:
     """What the study was made from: files, model, workload, fidelity, sampler, tool version."""
     a, ident, run = data.attrs, data.identity, data.run
     t = _kv_table("Inputs")
-    _row(t, "storage", data.url)
+    _row(t, "storage", redact(data.url))
     if not data.is_llmhw:
         _row(t, "made by", "not llmhw (no stored inputs): objectives from the study's metric names")
     for key, label in (("hw", "hardware"), ("system", "system"), ("model", "model file"),

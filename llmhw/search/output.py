@@ -74,15 +74,16 @@ def pareto_frame(df: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFr
     return front.sort_values(cols[0], ascending=first.direction == "minimize", kind="stable")
 
 
-def write_csvs(trials: Sequence[FrozenTrial], objectives: Sequence[Objective], outdir: Path
-               ) -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
+def write_csvs(trials: Sequence[FrozenTrial], objectives: Sequence[Objective], outdir: Path,
+               study_note: str = "") -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
+    """trials.csv and pareto.csv in ``outdir``, each complete or not at all (:func:`llmhw.outfiles.staged`)."""
+    from llmhw.outfiles import staged
     df = trials_frame(trials, objectives)
     front = pareto_frame(df, objectives)
-    tp, pp = outdir / "trials.csv", outdir / "pareto.csv"
-    df.to_csv(tp, index=False)
-    front.to_csv(pp, index=False)
-    return df, front, tp, pp
+    with staged(outdir, study_note=study_note) as tmp:
+        df.to_csv(tmp / "trials.csv", index=False)
+        front.to_csv(tmp / "pareto.csv", index=False)
+    return df, front, outdir / "trials.csv", outdir / "pareto.csv"
 
 
 def _fmt(v: Any) -> str:

@@ -17,7 +17,7 @@ import optuna_dashboard
 import pytest
 
 from llmhw.report.dashboard import app_for, make_dashboard_server
-from llmhw.search.storage import open_storage
+from llmhw.study.storage import open_storage
 
 from .conftest import run_cli
 
@@ -30,7 +30,8 @@ def call(app, path: str, query: str = "") -> tuple[str, dict, bytes]:
     """One GET request through a WSGI application, in-process."""
     environ = {
         "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.version": (1, 0), "wsgi.url_scheme": "http",
+        "SERVER_PORT": "8080", "HTTP_HOST": "127.0.0.1:8080", "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0), "wsgi.url_scheme": "http",
         "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
         "wsgi.multiprocess": False, "wsgi.run_once": False, "HTTP_ACCEPT_ENCODING": "",
     }

@@ -29,7 +29,7 @@ def test_list_one_storage(in_studies, capsys):
 def test_list_says_so_when_a_file_is_not_a_study(in_studies, capsys):
     (in_studies / "studies" / "junk.db").write_text("not a database")
     try:
-        assert run_cli(["--list"]) == 0
+        assert run_cli(["--list"]) == 1   # a storage it could not read: listed, and the exit says so
     finally:
         (in_studies / "studies" / "junk.db").unlink()
     out = capsys.readouterr().out

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from llmhw import evaluate
-from llmhw.search import storage
+from llmhw.study import storage
 
 DELAY = float(os.environ.get("LLMHW_TEST_DELAY", "0.05"))
 READY = os.environ.get("LLMHW_TEST_READY")

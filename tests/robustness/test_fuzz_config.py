@@ -24,7 +24,7 @@ from llmhw.config import load_yaml_text, validate_constants, validate_hardware, 
 from llmhw.config.loader import NumberSafeLoader
 from llmhw.errors import LlmhwError
 from llmhw.search.space import eval_len_pairs
-from llmhw.search.study import InputText, StudyInputs, parse_model_text
+from llmhw.search.setup import InputText, StudyInputs, parse_model_text
 
 from .conftest import CONSTANTS, HW_DIR, MODEL_DIR, SPACES, SYS_DIR, examples
 

@@ -26,7 +26,7 @@ from llmhw.evaluate import METRICS, DesignPoint, Problem
 from llmhw.search.constraints import ConstraintSet, parse_limits
 from llmhw.search.objectives import parse_objectives
 from llmhw.search.outcome import from_result
-from llmhw.search.study import InputText, StudyInputs, build_setup
+from llmhw.search.setup import InputText, StudyInputs, build_setup
 from llmhw.violations import CONSTRAINT_NAMES
 
 from .conftest import CONSTANTS, HW_DIR, MODEL_DIR, SPACES, SYS_DIR, examples

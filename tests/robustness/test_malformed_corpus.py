@@ -224,6 +224,18 @@ CASES = [
          {"refs.yaml": "designs:\n  - name: x\n    values: {system.num_servers: 5}\n"}),
     Case("enqueue-no-designs", BASE + ["--enqueue", "refs.yaml"], ("refs.yaml", "designs"),
          {"refs.yaml": "designs: []\n"}),
+    # ---- hostile input and odd storage / output paths (issue 15 items 4, 8, 9)
+    text_case("yaml-alias-bomb", "\n".join(['a0: &a0 ["lol"]'] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]) + "\n",
+        ("aliases expand to more than",)),
+    text_case("yaml-list-of-100000", "Chip:\n  freq: [" + ", ".join(str(1e9 + i) for i in range(100_000)) + "]\n",
+              ("line 2", "more than 1,000 items")),
+    space_case("space-list-of-5000", "hardware:\n  Chip:\n    sram: [" + ", ".join(str(1e8 + i) for i in range(5000))
+               + "]\n", ("more than 1,000 items",)),
+    Case("storage-sqlite-query-string", BASE + ["--storage", "sqlite:///q.db?mode=ro&uri=true"],
+         ("--storage", "query string")),
+    Case("outputs-study-is-a-file", BASE + ["--study", "s"], ("outputs/s", "not a directory"),
+         {"outputs/s": "a file where the study's output directory goes\n"}),
 ]
 
 assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)
@@ -346,7 +358,7 @@ def test_a_study_not_made_by_llmhw_is_refused(workdir, capsys):
 
 
 def test_a_busy_study_is_refused(made_study, capsys):
-    from llmhw.search.lock import StudyLock
+    from llmhw.study.lock import StudyLock
     with StudyLock(f"sqlite:///{made_study}", "m"):
         _refused_and_untouched(BASE[:4] + ["--trials", "9", "--study", "m", "--no-progress"], made_study, capsys,
                                ("study 'm' is in use by another llmhw command", "pid", "m.db.lock"))

@@ -170,7 +170,7 @@ def test_a_second_command_on_a_busy_study_refuses_at_once(workdir):
     snap = snapshot(workdir / "studies" / "b.db", "b")
     check_consistent(snap, 300, 10)
     assert 0 < snap.n_complete < 300
-    from llmhw.search.lock import StudyLock
+    from llmhw.study.lock import StudyLock
     with StudyLock("sqlite:///studies/b.db", "b") as lock:  # free again once the first has ended
         assert lock.held
 

@@ -9,7 +9,7 @@ import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
-from llmhw.search.storage import GenericTrialStore, trial_store
+from llmhw.study.storage import GenericTrialStore, trial_store
 
 from .conftest import cli_args, run_cli
 

@@ -21,8 +21,8 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from llmhw.search.pareto import front_mask, losses
-from llmhw.search.storage import open_storage, trial_store
-from llmhw.search.study import ATTR, StudyInputs, build_setup
+from llmhw.study.storage import open_storage, trial_store
+from llmhw.search.setup import ATTR, StudyInputs, build_setup
 
 from .conftest import REPO, cli_args, env_with_repo, run_cli
 from .test_workers import REFS

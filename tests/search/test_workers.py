@@ -22,9 +22,9 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from llmhw import evaluate
-from llmhw.search.journal import JournalTrialStore, journal_storage, trial_logs
-from llmhw.search.storage import normalize_url, trial_store
-from llmhw.search.study import ATTR, StudyInputs, build_setup
+from llmhw.study.journal import JournalTrialStore, journal_storage, trial_logs
+from llmhw.study.storage import normalize_url, trial_store
+from llmhw.search.setup import ATTR, StudyInputs, build_setup
 
 from .conftest import REPO, cli_args, env_with_repo, run_cli
 
@@ -80,7 +80,7 @@ def test_jobs_2_exact_budget_unique_numbers_references_once(workdir, eval_log, c
                     trials=N, study="j")
     assert run_cli(args) == 0
     out = capsys.readouterr().out
-    assert "2 workers on studies/j.journal" in out
+    assert "2 workers on " in out and "studies/j.db.journal" in out
     db = workdir / "studies" / "j.db"
     study = optuna.load_study(study_name="j", storage=f"sqlite:///{db}")
     trials = study.get_trials()
@@ -97,7 +97,7 @@ def test_jobs_2_exact_budget_unique_numbers_references_once(workdir, eval_log, c
     assert len(pids) == 2 and str(os.getpid()) not in pids                 # two workers evaluated
     for name, params in setup.references:
         assert [line.split("\t", 1)[1] for line in lines].count(repr(setup.space.point(params))) == 1, name
-    assert not (workdir / "studies" / "j.journal").exists()               # scratch journal removed
+    assert not (workdir / "studies" / "j.db.journal").exists()             # scratch journal removed
     # a finished study only reports; a larger budget resumes with workers to exactly the new N
     assert run_cli(args) == 0
     assert len(optuna.load_study(study_name="j", storage=f"sqlite:///{db}").get_trials()) == N
@@ -176,7 +176,7 @@ def test_sigkill_of_everything_then_resume_exactly_n(workdir):
     assert 12 <= n_before < N
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert (workdir / "studies" / "k.journal").exists()                    # left by the killed run
+    assert (workdir / "studies" / "k.db.journal").exists()                 # left by the killed run
     assert run_cli(cli_args("--jobs", "2", trials=N, study="k")) == 0
     after = _rows(db)
     assert _complete_numbers(db) == list(range(N))

@@ -15,7 +15,7 @@ Which shared study:
 - **SQLite** (the default ``studies/<study>.db``): Optuna advises against SQLite for parallel
   writers (no ``SELECT … FOR UPDATE``: enqueued trials run twice, writers time out), so the workers
   share a journal file ``studies/<study>.journal`` (Optuna's ``JournalFileBackend``, bulk appends
-  and a budget under an ``fcntl`` lock: :mod:`llmhw.search.journal`). The parent creates it afresh
+  and a budget under an ``fcntl`` lock: :mod:`llmhw.study.journal`). The parent creates it afresh
   from the SQLite study (same trials, same numbers), starts the workers and **merges** the
   finished trials into SQLite batch by batch — one transaction each, in journal order, so SQLite
   numbers equal journal numbers — while it shows the progress. The parent is the only SQLite
@@ -56,14 +56,16 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from llmhw.errors import LlmhwError, UsageError
+from llmhw.search.pareto import losses
+from llmhw.search.progress import FrontTracker, SearchProgress
+from llmhw.search.runner import Runner, RunResult, RunStats
+from llmhw.search.samplers import SamplerChoice
+from llmhw.search.setup import Setup, StudyInputs
 
+from .lock import beside_db
 from .journal import LOCK_SUFFIX, FlockLock, JournalTrialStore, journal_path, journal_storage, remove_journal
-from .pareto import losses
-from .progress import FrontTracker, SearchProgress
-from .runner import Runner, RunResult, RunStats
-from .samplers import SamplerChoice
 from .storage import JOURNAL_PREFIX, count_complete, is_server_db, normalize_url, trial_store
-from .study import Setup, StudyInputs
+from .urls import redact
 
 try:  # Ctrl-C/SIGTERM handling of issue 6: a merge is never cut in the middle
     from .signals import critical as _critical
@@ -96,8 +98,8 @@ def study_lock(url: str) -> Iterator[None]:
         engine = sa.create_engine(url, poolclass=NullPool)
         conn = engine.connect()
     except Exception as exc:  # noqa: BLE001 - driver missing, server down, bad URL
-        raise UsageError(f"--storage {url!r}: cannot connect ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else exc})") from None
+        raise UsageError(redact(f"--storage {url!r}: cannot connect ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else exc})")) from None
     try:
         conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": OPEN_LOCK_KEY})
         conn.commit()
@@ -167,7 +169,7 @@ def worker_main(spec: WorkerSpec, results: Any) -> None:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         from llmhw import evaluate
         from .storage import open_storage
-        from .study import build_setup
+        from llmhw.search.setup import build_setup
         setup = build_setup(spec.inputs)
         study = optuna.load_study(study_name=spec.name, storage=open_storage(spec.url))
         problem = evaluate.Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
@@ -202,8 +204,10 @@ def sqlite_path(url: str) -> str | None:
 
 
 def journal_for(url: str, name: str) -> Path:
-    """``studies/<study>.journal`` beside the SQLite file of ``url``."""
-    return Path(sqlite_path(url) or ".").parent / f"{name}.journal"
+    """The scratch journal of ``--jobs`` beside the SQLite file of ``url``, named after the database
+    and the study (``studies/<study>.db.journal``; ``<dir>/<db>.<study>.journal`` when one file holds
+    several studies), so two databases in one directory never share one."""
+    return beside_db(url, name, ".journal") or Path(f"{name}.journal")
 
 
 def run_search(setup: Setup, study: optuna.Study, url: str, name: str, choice: SamplerChoice,
@@ -272,7 +276,7 @@ class _ParallelRun:
         journal.write(stored)   # the history, same numbers as in SQLite
         journal.read()
         self._note(f"{self.jobs} workers on {jpath} (history of {len(stored)} trials copied in "
-                   f"{time.perf_counter() - t:.1f} s), merged into {self.url} batch by batch")
+                   f"{time.perf_counter() - t:.1f} s), merged into {redact(self.url)} batch by batch")
         specs = self._specs(f"{JOURNAL_PREFIX}{jpath}", enqueue_all=False, requeue=requeue)
         try:
             complete, added = self._supervise(specs, journal, db, stored, done)
@@ -287,7 +291,7 @@ class _ParallelRun:
         done = count_complete(stored)
         if done >= self.target:
             return self._result(done, 0, 0, stored)
-        self._note(f"{self.jobs} workers on {self.url}")
+        self._note(f"{self.jobs} workers on {redact(self.url)}")
         specs = self._specs(self.url, enqueue_all=True, requeue=[])
         complete, added = self._supervise(specs, store, None, stored, done)
         return self._result(complete, added, self.requeued)

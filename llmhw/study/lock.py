@@ -8,6 +8,12 @@ that opens a SQLite study for writing takes an exclusive, non-blocking advisory 
 several studies) and keeps it until it ends. A second command refuses at once, before writing
 anything, naming the holder (pid, host, start time, command line).
 
+The lock belongs to the database *file*: its path is the resolved path of the database (symlinks
+and ``..`` followed), so two spellings of one file (``studies/s.db``, a symlink to it, ``x/../studies/s.db``)
+share one lock. The lock file itself is opened with ``O_NOFOLLOW``: a symbolic link (or a directory,
+a FIFO, anything but a regular file) at the lock path is refused with one line, never written
+through (issue 15 items 3 and 5).
+
 The lock is ``fcntl.flock``: the kernel releases it when the holder exits in any way (SIGKILL
 included), so a stale lock file never blocks anyone; the file itself is left in place (removing
 it would race with a command that just opened it). Server databases (PostgreSQL) and journal files
@@ -20,12 +26,15 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from llmhw.errors import LlmhwError, UsageError
+
+from .urls import redact
 
 
 class StudyBusy(UsageError):
@@ -42,13 +51,21 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path)
 
 
-def lock_path(url: str, study: str) -> Path | None:
+def beside_db(url: str, study: str, suffix: str) -> Path | None:
+    """``<db><suffix>`` (or ``<db>.<study><suffix>`` when the file is not named after the study)
+    next to the *resolved* SQLite file of ``url``: one name per database file and study, whatever
+    spelling of the path was given. None for other storages."""
     db = sqlite_file(url)
     if db is None:
         return None
+    db = db.resolve()
     if db.name == f"{study}.db":
-        return db.with_name(db.name + ".lock")
-    return db.with_name(f"{db.name}.{study}.lock")
+        return db.with_name(db.name + suffix)
+    return db.with_name(f"{db.name}.{study}{suffix}")
+
+
+def lock_path(url: str, study: str) -> Path | None:
+    return beside_db(url, study, ".lock")
 
 
 def _holder(path: Path) -> str:
@@ -80,14 +97,24 @@ class StudyLock:
         if self.path is None or self._fd is not None:
             return self
         writable = True
+        flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | flags, 0o644)
+        except OSError as exc:
+            self._refuse_odd_path(exc)
             if not self.path.is_file():
                 raise  # read-only or full file system: reported as a storage error, nothing written
-            fd = os.open(self.path, os.O_RDONLY)  # flock works on a read-only descriptor too
+            try:
+                fd = os.open(self.path, os.O_RDONLY | flags)  # flock works on a read-only descriptor too
+            except OSError as exc2:
+                self._refuse_odd_path(exc2)
+                raise
             writable = False
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LlmhwError(f"study {self.study!r}: the lock file {self.path} is not a regular file; "
+                             "remove it, then run the command again")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -101,13 +128,24 @@ class StudyLock:
         if not writable:
             return self
         info = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
-                "argv": [os.path.basename(sys.argv[0])] + sys.argv[1:]}
+                "argv": [redact(a) for a in [os.path.basename(sys.argv[0])] + sys.argv[1:]]}
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info).encode(), 0)
         except OSError:  # the lock holds even if the note cannot be written (disk full)
             pass
         return self
+
+    def _refuse_odd_path(self, exc: OSError) -> None:
+        """One line for a lock path that is a symbolic link or not a regular file."""
+        if self.path.is_symlink() or exc.errno == errno.ELOOP:
+            raise LlmhwError(f"study {self.study!r}: the lock file {self.path} is a symbolic link (never "
+                             "followed, so its target is not overwritten); remove the link, then run the "
+                             "command again") from None
+        if exc.errno in (errno.EISDIR, errno.ENXIO) or (self.path.exists() and not self.path.is_file()):
+            raise LlmhwError(f"study {self.study!r}: the lock file {self.path} is not a regular file "
+                             f"({'a directory' if self.path.is_dir() else 'a special file'}); remove it, "
+                             "then run the command again") from None
 
     def release(self) -> None:
         fd, self._fd = self._fd, None

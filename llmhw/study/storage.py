@@ -21,7 +21,7 @@ On a server database (``shared``) the runner picks up the other processes' trial
 batch (:meth:`RDBTrialStore.read_new`), and reference designs are claimed with PostgreSQL
 session-level advisory locks (:meth:`RDBTrialStore.claim`) so only one live process evaluates each.
 
-Journal files use :class:`llmhw.search.journal.JournalTrialStore` (bulk appends, same budget rule);
+Journal files use :class:`llmhw.study.journal.JournalTrialStore` (bulk appends, same budget rule);
 other storages (in-memory) fall back to :class:`GenericTrialStore` (``Study.add_trials``).
 """
 from __future__ import annotations
@@ -36,10 +36,21 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from llmhw.errors import UsageError
+from llmhw.errors import StorageError, UsageError
+
+from .urls import redact
 
 JOURNAL_PREFIX = "journal:"
 REFERENCE_KEY = "reference"  # user attr naming an enqueued reference design (runner.REFERENCE_ATTR)
+
+
+class StudyDeleted(StorageError):
+    """The study was deleted from its storage while this process wrote to it."""
+
+    def __init__(self, name: str):
+        super().__init__(f"study {name!r} was deleted from its storage while this search ran (another "
+                         "process or a --dashboard-writable removed it): its trials are gone and nothing more "
+                         "was written; run the command again to start the study afresh")
 
 
 def default_storage_url(study_name: str, studies_dir: str | Path = "studies") -> str:
@@ -60,10 +71,20 @@ def is_server_db(url: str) -> bool:
     return "://" in url and not url.startswith(("sqlite:", JOURNAL_PREFIX))
 
 
+def sqlite_query_refusal(url: str) -> str:
+    """Why a ``sqlite:///PATH?QUERY`` URL is refused (issue 15 item 8): its options (``mode=ro``,
+    ``uri=true``, ...) would change how SQLAlchemy opens the file while the lock, the integrity check
+    and the ``--jobs`` journal take ``PATH?QUERY`` as part of the file name."""
+    return (f"'?{url.split('?', 1)[1]}' is not supported for SQLite: llmhw opens the file read-write itself "
+            "and --report/--export/--list only read it; drop the query")
+
+
 def open_storage(url: str) -> BaseStorage:
     """An Optuna storage for ``url``: any SQLAlchemy URL (sqlite:///…, postgresql://…) or
     ``journal:PATH`` for a JournalFileBackend log file."""
     url = normalize_url(url)
+    if url.startswith("sqlite:") and "?" in url:
+        raise UsageError(f"--storage {url}: has a query string ({sqlite_query_refusal(url)})")
     if url.startswith(JOURNAL_PREFIX):
         from .journal import journal_path, journal_storage
         return journal_storage(journal_path(url))
@@ -77,10 +98,10 @@ def open_storage(url: str) -> BaseStorage:
     try:
         return RDBStorage(url, engine_kwargs=kwargs)
     except (ImportError, ValueError) as exc:
-        raise UsageError(f"--storage {url!r}: cannot open ({exc})") from None
+        raise UsageError(redact(f"--storage {url!r}: cannot open ({exc})")) from None
     except Exception as exc:  # sqlalchemy ArgumentError, OperationalError, ...
-        raise UsageError(f"--storage {url!r}: cannot open ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else exc})") from None
+        raise UsageError(redact(f"--storage {url!r}: cannot open ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else exc})")) from None
 
 
 def _rdb(storage: BaseStorage) -> RDBStorage | None:
@@ -111,7 +132,7 @@ class GenericTrialStore:
 
     def write(self, trials: Sequence[FrozenTrial], budget: int | None = None) -> list[FrozenTrial]:
         """Store ``trials``; with ``budget``, at most ``budget`` COMPLETE trials in total (surplus
-        dropped, see :func:`llmhw.search.journal.admit`). Returns the stored ones."""
+        dropped, see :func:`llmhw.study.journal.admit`). Returns the stored ones."""
         from .journal import admit, stored_reference_names
         current = self.study.get_trials(deepcopy=False)
         kept, self.complete = admit(trials, count_complete(current), stored_reference_names(current),
@@ -173,13 +194,32 @@ class RDBTrialStore(GenericTrialStore):
         self._claim_conn: Any = None
 
     def _lock_study(self, conn: Any) -> None:
-        """Serialise writers of this study until the transaction ends (see the module doc)."""
+        """Serialise writers of this study until the transaction ends (see the module doc). A study
+        deleted since it was opened (another process, a writable dashboard) raises
+        :class:`StudyDeleted` once the trials left behind are removed: Optuna's ``delete_study``
+        reads the trials it deletes before it takes the write lock, so a batch stored in between
+        stays behind, orphaned (the study's id is free, no other study owns them)."""
         sa, ST = self.sa, self.ST
         if self.engine.name == "sqlite":
-            conn.execute(sa.update(ST).where(ST.c.study_id == self.study_id)
-                         .values(study_name=ST.c.study_name))
+            found = conn.execute(sa.update(ST).where(ST.c.study_id == self.study_id)
+                                 .values(study_name=ST.c.study_name)).rowcount
         else:
-            conn.execute(sa.select(ST.c.study_id).where(ST.c.study_id == self.study_id).with_for_update())
+            found = conn.execute(sa.select(ST.c.study_id).where(ST.c.study_id == self.study_id)
+                                 .with_for_update()).first() is not None
+        if not found:
+            self._drop_orphans(conn)
+            conn.commit()
+            raise StudyDeleted(self.study.study_name)
+
+    def _drop_orphans(self, conn: Any) -> None:
+        sa, T = self.sa, self.T
+        mine = sa.select(T.c.trial_id).where(T.c.study_id == self.study_id)
+        for model in (self.models.TrialIntermediateValueModel, self.models.TrialHeartbeatModel):
+            table = model.__table__
+            conn.execute(sa.delete(table).where(table.c.trial_id.in_(mine)))
+        for table in (self.V, self.P, self.U, self.S):
+            conn.execute(sa.delete(table).where(table.c.trial_id.in_(mine)))
+        conn.execute(sa.delete(T).where(T.c.study_id == self.study_id))
 
     def _admit(self, conn: Any, trials: Sequence[FrozenTrial], budget: int | None) -> list[FrozenTrial]:
         from .journal import admit

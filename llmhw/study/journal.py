@@ -162,7 +162,7 @@ def stored_reference_names(trials: Sequence[FrozenTrial], ref_key: str = "refere
 
 
 class JournalTrialStore:
-    """Trial store (the :class:`llmhw.search.storage.GenericTrialStore` interface) of a study in a
+    """Trial store (the :class:`llmhw.study.storage.GenericTrialStore` interface) of a study in a
     journal file, safe for several concurrent writers. ``shared`` tells the runner to pick up other
     writers' trials before each batch (:meth:`read_new`)."""
 
