@@ -397,6 +397,29 @@ WORKLOAD_SECTION = Section("the workload, §0/§11.1", {
     "eval_len": EVAL_LEN_FIELD,
 })
 
+STACK_PRESETS = ("none", "gpu_pytorch", "asic")
+EXECUTION_MODES = ("graph", "eager")
+
+STACK = Section("the software stack's efficiencies and overheads, docs/validation.md §V", {
+    "preset": choice(*STACK_PRESETS),
+    "kv_bandwidth_efficiency": num(FRACTION, nullable=True),
+    "gemm_output_half": num(NONNEG),
+    "gemm_k_half": num(NONNEG),
+    "attention_efficiency": num(FRACTION, nullable=True),
+    "attention_context_half": num(NONNEG),
+    "elementwise_bandwidth_efficiency": num(FRACTION),
+    "norm_bytes_per_element": num(NONNEG),
+    "activation_bytes_per_element": num(NONNEG),
+    "residual_bytes_per_element": num(NONNEG),
+    "kv_write_bytes_per_element": num(NONNEG),
+    "attention_output_bytes_per_element": num(NONNEG),
+    "kernels_per_layer": num(NONNEG),
+    "kernel_overhead_s": num(NONNEG),
+    "launch_overhead_s": num(NONNEG),
+    "prefill_execution": choice(*EXECUTION_MODES),
+    "decode_execution": choice(*EXECUTION_MODES),
+})
+
 SYSTEM = Section("a system configuration, §11.1", {
     "num_servers": integer(AT_LEAST_1, nullable=True),
     "kv_cache_ratio": num(KV_RATIO, nullable=True),
@@ -413,6 +436,7 @@ SYSTEM = Section("a system configuration, §11.1", {
     "sub_sys_num_servers": integer(AT_LEAST_1, nullable=True),
     "asplos_version": flag(check=_asplos_check, allowed="false"),
     "compat": choice(*COMPAT_MODES),
+    "stack": sub(STACK),
     "workload": Field(WORKLOAD, section=WORKLOAD_SECTION,
                       allowed="a mapping {max_batch, eval_len}"),
 })

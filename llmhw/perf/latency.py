@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from dataclasses import dataclass
 
 from llmhw.fidelity import Fidelity
+from llmhw.workload.stack import NO_STACK
 from llmhw.workload.system import System
 
 from .collectives import allreduce_latency_s, stage_transfer_s
+from .efficiency import attention_efficiency, gemm_efficiency
 from .matmul import MatmulTime, matmul_time
-from .shapes import context_len, operator_shapes, rows
+from .overheads import elementwise_bytes_per_token, elementwise_time_s, layer_time_s
+from .shapes import Operator, context_len, operator_shapes, rows
 
 BOTTLENECK_LABELS = ("Interconnect", "Memory", "Compute")
 
@@ -78,25 +83,68 @@ def attention_comm2_s(pattern: str, a2a_s, allreduce_s):
     return allreduce_s
 
 
+def kv_bandwidth_bytes_per_s(system: System, fidelity: Fidelity) -> float:
+    """§V.1: the KV-cache bandwidth: its own efficiency when the stack sets one (corrected mode), else
+    the weight bandwidth (§11.3)."""
+    eff = system.stack.kv_bandwidth_efficiency
+    if fidelity.stack_terms and eff is not None:
+        return system.mem_bw_bytes_per_s * eff
+    return system.kv_bw_bytes_per_s
+
+
+def operator_efficiency(op: Operator, system: System, fidelity: Fidelity, context: float) -> float:
+    """§13.3 roofline compute efficiency of one operator; shape-dependent (§V.2, §V.3) in corrected mode."""
+    peak = system.compute_perf_efficiency
+    if not fidelity.stack_terms:
+        return peak
+    st = system.stack
+    if op.kv_bandwidth:
+        attn_peak = peak if st.attention_efficiency is None else st.attention_efficiency
+        return attention_efficiency(context, attn_peak, st.attention_context_half)
+    return gemm_efficiency(op.stacks * op.I * op.K, op.J, peak, st.gemm_output_half, st.gemm_k_half)
+
+
+def elementwise_layer_s(system: System, t: float, tokens: float) -> float:
+    """§V.5 element-wise time of one layer on one chip for ``tokens`` rows (t, tokens: numbers or arrays)."""
+    st, model = system.stack, system.model
+    if not st.has_elementwise:
+        return 0.0
+    d_kv = model.d_attn / model.heads_per_kv_cache
+    per_token = elementwise_bytes_per_token(
+        model.d, np.ceil(model.d_ff / t), d_kv / t, np.ceil(model.d_attn / t), st.norm_bytes_per_element,
+        st.activation_bytes_per_element, st.residual_bytes_per_element, st.kv_write_bytes_per_element,
+        st.attention_output_bytes_per_element)
+    return elementwise_time_s(tokens, per_token, system.mem_bw_bytes_per_s * st.elementwise_bandwidth_efficiency)
+
+
 def micro_batch_latency(system: System, t: float, p: int, prefill: bool, micro_batch: int,
-                        fidelity: Fidelity) -> MicroBatchLatency:
-    """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) with t chips per stage."""
+                        fidelity: Fidelity, decode_context: float | None = None) -> MicroBatchLatency:
+    """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) with t chips per stage.
+
+    ``decode_context``: a decode step with exactly that many tokens cached per sequence (§V.8) instead of the
+    mean generate context P + G/2.
+    """
     model = system.model
     P, G = system.prefill_len, system.decode_len
     chip = system.server.package.chip
     b = model.bytes_per_number
-    ops = operator_shapes(model, t, prefill, micro_batch, P, G, fidelity)
-    times = tuple(matmul_time(op, chip, system.compute_perf_efficiency,
-                              system.kv_bw_bytes_per_s if op.kv_bandwidth else system.w_bw_bytes_per_s)
+    c = context_len(prefill, P, G, decode_context)
+    ops = operator_shapes(model, t, prefill, micro_batch, P, G, fidelity, decode_context)
+    kv_bw = kv_bandwidth_bytes_per_s(system, fidelity)
+    times = tuple(matmul_time(op, chip, operator_efficiency(op, system, fidelity, c),
+                              kv_bw if op.kv_bandwidth else system.w_bw_bytes_per_s)
                   for op in ops)
     layer_compute = 0
     for mt in times:
         layer_compute = layer_compute + mt.time_s
+    R = rows(prefill, micro_batch, P)
+    if fidelity.stack_terms and system.stack != NO_STACK:
+        st = system.stack
+        layer_compute = layer_time_s(layer_compute + elementwise_layer_s(system, t, R), st.kernels_per_layer,
+                                     st.kernel_overhead_s, st.launch_overhead_s, st.eager(prefill))
 
     # §13.4 communication per layer
-    R = rows(prefill, micro_batch, P)
     a = R * model.d
-    c = context_len(prefill, P, G)
     H = model.num_heads
     comm1 = allreduce_latency_s(system, p, int(t / H), c * b) if t > H else 0
     a2a = allreduce_latency_s(system, p, t, model.d * b) / 2
@@ -105,7 +153,7 @@ def micro_batch_latency(system: System, t: float, p: int, prefill: bool, micro_b
     comm_fc = allreduce_latency_s(system, p, t, a * b)
     layer_comm = comm1 + comm2 + comm_fc
 
-    s2s = stage_transfer_s(system, p, a)
+    s2s = 0.0 if p == 1 and fidelity.single_stage_no_transfer else stage_transfer_s(system, p, a)
     lps = math.ceil(model.num_layers / p)
     stage = (layer_compute + layer_comm) * lps + s2s
     total = stage * p

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from llmhw.fidelity import Fidelity
 from llmhw.workload.model import Model
 
+from .efficiency import causal_score_fraction
+
 OPERATOR_NAMES = ("qkv", "qk", "sv", "attn_out", "fc1", "fc2")
 
 
@@ -25,11 +27,15 @@ class Operator:
     K: float
     kv_bandwidth: bool           # loaded at kv_bw (attention) rather than w_bw (weights)
     load_divisor: float = 1      # G_kv for the K/V loads when GQA is in the shapes (corrected)
+    work_fraction: float = 1     # causal prefill attention: (P + 1) / (2P) of the score work (corrected, §V.4)
 
 
-def context_len(prefill: bool, prefill_len: int, decode_len: int) -> float:
-    """§13.2: c = P in prefill, P + G/2 in generate (may be fractional)."""
-    return prefill_len if prefill else prefill_len + decode_len / 2
+def context_len(prefill: bool, prefill_len: int, decode_len: int, decode_context: float | None = None) -> float:
+    """§13.2: c = P in prefill, P + G/2 in generate (may be fractional). A decode step at an exact context
+    (``decode_context`` tokens already cached, §V.8) reads decode_context + 1 positions."""
+    if prefill:
+        return prefill_len
+    return prefill_len + decode_len / 2 if decode_context is None else decode_context + 1
 
 
 def rows(prefill: bool, micro_batch: int, prefill_len: int) -> int:
@@ -45,19 +51,20 @@ def qkv_columns(model: Model, t: float, fidelity: Fidelity) -> int:
 
 
 def operator_shapes(model: Model, t: float, prefill: bool, micro_batch: int, prefill_len: int,
-                    decode_len: int, fidelity: Fidelity) -> tuple[Operator, ...]:
+                    decode_len: int, fidelity: Fidelity, decode_context: float | None = None) -> tuple[Operator, ...]:
     """§13.2 table: QKV, QKᵀ, S·V, attention output, FC1 (gated: two stacks), FC2."""
     R = rows(prefill, micro_batch, prefill_len)
-    c = context_len(prefill, prefill_len, decode_len)
+    c = context_len(prefill, prefill_len, decode_len, decode_context)
     I_att = prefill_len if prefill else 1
     d, d_at = model.d, model.d_attn
     cols_at = math.ceil(d_at / t)
     cols_ff = math.ceil(model.d_ff / t)
     kv_div = model.heads_per_kv_cache if fidelity.gqa_in_perf_shapes else 1
+    causal = causal_score_fraction(prefill_len) if prefill and fidelity.causal_prefill_attention else 1
     return (
         Operator("qkv", 1, R, d, qkv_columns(model, t, fidelity), False),
-        Operator("qk", micro_batch, I_att, cols_at, c, True, kv_div),
-        Operator("sv", micro_batch, I_att, c, cols_at, True, kv_div),
+        Operator("qk", micro_batch, I_att, cols_at, c, True, kv_div, causal),
+        Operator("sv", micro_batch, I_att, c, cols_at, True, kv_div, causal),
         Operator("attn_out", 1, R, cols_at, d, False),
         Operator("fc1", 2 if model.gated else 1, R, d, cols_ff, False),
         Operator("fc2", 1, R, cols_ff, d, False),

@@ -27,6 +27,7 @@ import numpy as np
 from llmhw.fidelity import Fidelity
 from llmhw.workload.mapping import (MappingPoint, default_mapping_point, dynamic_prefill_active, micro_batch_pairs,
                                     required_memory_bytes, stage_candidates)
+from llmhw.workload.stack import NO_STACK
 from llmhw.workload.system import System, powers_of_two_upto
 
 from .collectives import (LOCAL_GROUP, allreduce_latency_s, bottleneck_link, collective_links, cube_root_ceil,
@@ -34,7 +35,10 @@ from .collectives import (LOCAL_GROUP, allreduce_latency_s, bottleneck_link, col
 from .cost import token_cost
 from .energy import energy_rates, weights_total
 from .errors import UnsupportedFeature
-from .latency import attention_comm2_s
+from .efficiency import causal_score_fraction
+from .latency import attention_comm2_s, elementwise_layer_s, kv_bandwidth_bytes_per_s, operator_efficiency
+from .overheads import layer_time_s
+from .shapes import Operator
 from .matmul import unsupported_dataflow_message, ws_array_width
 from .shapes import context_len, qkv_columns
 
@@ -190,9 +194,11 @@ def _allreduce_rows(algo: str, tab: CandidateTable, row_cand: np.ndarray, n: np.
 
 # ---- matmul on arrays (§13.3) ---------------------------------------------------------------------------
 
-def _roofline(stacks, I, J, K, perf_eff: float, bw: float, load_divisor: float):
+def _roofline(stacks, I, J, K, perf_eff, bw: float, load_divisor: float, work_fraction: float = 1):
     """(time, t_comp, t_load) with the scalar path's operation order (int64 products stay exact)."""
     ops = stacks * I * J * K * 2
+    if work_fraction != 1:
+        ops = ops * work_fraction
     t_comp = ops / perf_eff
     t_load = stacks * J * K * 2 / bw
     if load_divisor != 1:
@@ -260,18 +266,26 @@ def micro_batch_rows(system: System, cands: Sequence[Candidate], tab: CandidateT
 
     # §13.3 six operators, summed in order
     kv_div = model.heads_per_kv_cache if fidelity.gqa_in_perf_shapes else 1
-    w_bw, kv_bw = system.w_bw_bytes_per_s, system.kv_bw_bytes_per_s
+    w_bw, kv_bw = system.w_bw_bytes_per_s, kv_bandwidth_bytes_per_s(system, fidelity)
     g = 2 if model.gated else 1
-    shapes = ((1, R, d, Kq, w_bw, 1), (mu, I_att, J_at, c, kv_bw, kv_div), (mu, I_att, c, J_at, kv_bw, kv_div),
-              (1, R, J_at, d, w_bw, 1), (g, R, d, F, w_bw, 1), (1, R, F, d, w_bw, 1))
+    causal = causal_score_fraction(P) if prefill and fidelity.causal_prefill_attention else 1
+    shapes = ((1, R, d, Kq, False, 1, 1), (mu, I_att, J_at, c, True, kv_div, causal),
+              (mu, I_att, c, J_at, True, kv_div, causal),
+              (1, R, J_at, d, False, 1, 1), (g, R, d, F, False, 1, 1), (1, R, F, d, False, 1, 1))
     if chip.dataflow == "roofline":
-        perf_eff = chip.perf_flops * system.compute_perf_efficiency
-        times = [_roofline(st, I, J, K, perf_eff, bw, div)[0] for st, I, J, K, bw, div in shapes]
+        times = [_roofline(st, I, J, K, chip.perf_flops * operator_efficiency(Operator("", st, I, J, K, kv), system,
+                                                                              fidelity, c),
+                           kv_bw if kv else w_bw, div, frac)[0]
+                 for st, I, J, K, kv, div, frac in shapes]
     elif chip.dataflow == "WS":
-        times = [_ws(st, I, J, K, system, bw, div)[0] for st, I, J, K, bw, div in shapes]
+        times = [_ws(st, I, J, K, system, kv_bw if kv else w_bw, div)[0] for st, I, J, K, kv, div, _ in shapes]
     else:
         raise UnsupportedFeature(unsupported_dataflow_message(chip.dataflow))
     layer_compute = times[0] + times[1] + times[2] + times[3] + times[4] + times[5]
+    if fidelity.stack_terms and system.stack != NO_STACK:
+        sk = system.stack
+        layer_compute = layer_time_s(layer_compute + elementwise_layer_s(system, tab.t_float[row_cand], R),
+                                     sk.kernels_per_layer, sk.kernel_overhead_s, sk.launch_overhead_s, sk.eager(prefill))
 
     # §13.4 communication (comm1 depends on c, so per phase)
     comm1 = np.asarray([allreduce_latency_s(system, x.p, int(x.t / H), c * b) if x.t > H else 0
@@ -282,6 +296,8 @@ def micro_batch_rows(system: System, cands: Sequence[Candidate], tab: CandidateT
     layer_comm = comm1 + comm2 + ar
     a = R * d
     s2s = a * b / (tab.stage_bw[row_cand] * system.io_bandwidth_efficiency) + system.server.io.init_time_s
+    if fidelity.single_stage_no_transfer:
+        s2s = np.where(tab.p[row_cand] == 1, 0.0, s2s)
     stage = (layer_compute + layer_comm) * tab.lps[row_cand] + s2s
     total = stage * tab.p[row_cand]
 
