@@ -443,3 +443,40 @@ SYSTEM = Section("a system configuration, §11.1", {
 
 #: Keys whose being set decides how a system is sized (§11.2); at least one must be set.
 SIZING_KEYS = ("num_servers", "max_tco", "kv_cache_ratio", "max_ctx_len_batch_1")
+
+# ---------------------------------------------------------------------------------------------
+# Measurement files for --validate (docs/validation.md §V.10)
+
+PHASES = ("decode", "prefill")
+POINT_USES = ("calibrate", "check")
+
+GEMM_MICROBENCHMARK = Section("one GEMM microbenchmark (m×k)@(k×n) in seconds", {
+    "m": integer(AT_LEAST_1, required=True),
+    "n": integer(AT_LEAST_1, required=True),
+    "k": integer(AT_LEAST_1, required=True),
+    "s": num(POSITIVE, required=True),
+})
+
+MICROBENCHMARKS = Section("the microbenchmarks", {
+    "gemm": Field(ANY, required=True, allowed="a list of {m, n, k, s} mappings"),
+    "copy_bytes_per_s": num(POSITIVE, required=True),
+})
+
+MEASURED_POINT = Section("one measured point", {
+    "phase": choice(*PHASES, required=True),
+    "batch": integer(AT_LEAST_1, required=True),
+    "context": integer(Bound(0), nullable=True),
+    "prompt": integer(AT_LEAST_1, nullable=True),
+    "s": num(POSITIVE, required=True),
+    "use": choice(*POINT_USES, required=True),
+})
+
+MEASUREMENTS_TOP = Section("a measurement file", {
+    "device": text(),
+    "hardware": text(required=True, allowed="a hardware config name under inputs/hardware/config/"),
+    "model": text(required=True, allowed="a model name under inputs/software/model/"),
+    "system": text(required=True, allowed="a system config name under inputs/software/system/"),
+    "precision": text(),
+    "microbenchmarks": sub(MICROBENCHMARKS, required=True),
+    "points": Field(ANY, required=True, allowed="a list of {phase, batch, context|prompt, s, use} mappings"),
+})
