@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-
-import numpy as np
 from dataclasses import dataclass
 
 from llmhw.fidelity import Fidelity
@@ -111,7 +109,7 @@ def elementwise_layer_s(system: System, t: float, tokens: float) -> float:
         return 0.0
     d_kv = model.d_attn / model.heads_per_kv_cache
     per_token = elementwise_bytes_per_token(
-        model.d, np.ceil(model.d_ff / t), d_kv / t, np.ceil(model.d_attn / t), st.norm_bytes_per_element,
+        model.d, -(-model.d_ff // t), d_kv / t, -(-model.d_attn // t), st.norm_bytes_per_element,
         st.activation_bytes_per_element, st.residual_bytes_per_element, st.kv_write_bytes_per_element,
         st.attention_output_bytes_per_element)
     return elementwise_time_s(tokens, per_token, system.mem_bw_bytes_per_s * st.elementwise_bandwidth_efficiency)

@@ -29,8 +29,6 @@ def elementwise_bytes_per_token(d, d_ff_per_chip, d_kv_per_chip, d_attn_per_chip
 
 def elementwise_time_s(tokens, bytes_per_token, bandwidth_bytes_per_s):
     """§V.5: element-wise work is memory-bound: tokens · bytes per token / element-wise bandwidth."""
-    if bytes_per_token == 0:
-        return 0.0 * tokens
     return tokens * bytes_per_token / bandwidth_bytes_per_s
 
 
@@ -46,4 +44,4 @@ def layer_time_s(device_s, kernels_per_layer, kernel_overhead_s, launch_overhead
     if not eager or not launch_overhead_s:
         return device
     host = kernels_per_layer * launch_overhead_s
-    return np.maximum(device, host)
+    return max(device, host) if np.isscalar(device) else np.maximum(device, host)

@@ -68,4 +68,19 @@ NO_STACK = Stack()
 #: ``--validate``); ``asic`` is a fixed-function accelerator with a compiled, fused schedule.
 PRESETS: dict[str, Stack] = {
     "none": NO_STACK,
+    # A GPU with a PyTorch-style stack (unfused element-wise operations, one kernel per operation, eager
+    # prefill, graph-captured decode): the H200 calibration (docs/validation.md §V.9).
+    "gpu_pytorch": Stack(kv_bandwidth_efficiency=0.556, gemm_output_half=6.839e4, gemm_k_half=566.8,
+                         attention_efficiency=0.341, attention_context_half=338,
+                         elementwise_bandwidth_efficiency=0.5391, norm_bytes_per_element=36,
+                         activation_bytes_per_element=12, residual_bytes_per_element=6,
+                         kv_write_bytes_per_element=4, attention_output_bytes_per_element=4, kernels_per_layer=28,
+                         kernel_overhead_s=1.857e-6, launch_overhead_s=7e-6, prefill_execution="eager",
+                         decode_execution="graph"),
+    # A fixed-function accelerator with a compiled schedule: norms and activations fused into the matmul
+    # epilogues (one bf16 read + write each, KV written once, no re-layout), a few statically scheduled
+    # kernels per layer and no host launches (docs/validation.md §V.9; estimates, not fitted).
+    "asic": Stack(elementwise_bandwidth_efficiency=0.9, norm_bytes_per_element=4, activation_bytes_per_element=6,
+                  residual_bytes_per_element=6, kv_write_bytes_per_element=2, kernels_per_layer=6,
+                  kernel_overhead_s=2e-7),
 }
