@@ -133,6 +133,9 @@ def write_plot(path: Path, meas: Measurements, predictions: Sequence[Prediction]
                            color=color, label=f"{phase} ({use})", zorder=3)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel("measured (s)")
