@@ -93,6 +93,15 @@ def write_csv(path: Path, predictions: Sequence[Prediction]) -> Path:
     return path
 
 
+def yaml_number(x: float) -> str:
+    """Four significant digits in a form YAML 1.1 reads as a number (``7e-06`` would be a string)."""
+    text = f"{x:.4g}"
+    mantissa, _, exponent = text.partition("e")
+    if exponent and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
 def fit_yaml_text(meas: Measurements, fit: FitResult, fixed_stack: dict) -> str:
     """The fitted parameters as system-file keys, with the system's unfitted stack keys, ready to paste."""
     meaning = {p.key: p.meaning for p in FITTED}
@@ -101,13 +110,13 @@ def fit_yaml_text(meas: Measurements, fit: FitResult, fixed_stack: dict) -> str:
              "# docs/validation.md explains every parameter."]
     top = [p for p in FITTED if "." not in p.key]
     for p in top:
-        lines.append(f"{p.key}: {fit.values[p.key]:.4g}    # {meaning[p.key]}")
+        lines.append(f"{p.key}: {yaml_number(fit.values[p.key])}    # {meaning[p.key]}")
     lines.append("stack:")
     for p in FITTED:
         if p.key.startswith("stack."):
-            lines.append(f"  {p.key[len('stack.'):]}: {fit.values[p.key]:.4g}    # {meaning[p.key]}")
+            lines.append(f"  {p.key[len('stack.'):]}: {yaml_number(fit.values[p.key])}    # {meaning[p.key]}")
     for key, value in fixed_stack.items():
-        lines.append(f"  {key}: {value!r}" if not isinstance(value, str) else f"  {key}: {value}")
+        lines.append(f"  {key}: {value if isinstance(value, str) else yaml_number(value)}")
     harness = [p for p in FITTED if p.key.startswith("microbenchmark.")]
     for p in harness:
         lines.append(f"# {p.key}: {fit.values[p.key]:.4g} ({p.meaning})")

@@ -12,6 +12,7 @@ import yaml
 from llmhw.calibration.fit import fit
 from llmhw.calibration.measurements import load_measurements
 from llmhw.calibration.predict import load_machine
+from llmhw.config.validate import validate_system
 from llmhw.errors import ConfigError
 
 from tests.conftest import REPO_ROOT
@@ -100,5 +101,7 @@ def test_validate_command_writes_its_outputs(tmp_path):
         assert float(r["error"]) == pytest.approx(float(r["predicted_s"]) / float(r["measured_s"]) - 1)
     fitted = yaml.safe_load((out / "fit.yaml").read_text())
     assert 0 < fitted["compute_perf_efficiency"] <= 1 and "kv_bandwidth_efficiency" in fitted["stack"]
+    system = yaml.safe_load((REPO_ROOT / "inputs/software/system/h200.yaml").read_text())
+    validate_system({**system, **fitted}, "pasted")            # fit.yaml pastes into a valid system file
     assert (out / "validation.png").stat().st_size > 1000
     assert "check: MAPE" in proc.stdout and "calibrate: MAPE" in proc.stdout
