@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-EXECUTION_MODES = ("graph", "eager")
-
 
 def elementwise_bytes_per_token(d, d_ff_per_chip, d_kv_per_chip, d_attn_per_chip, norm_bytes_per_element,
                                 activation_bytes_per_element, residual_bytes_per_element,

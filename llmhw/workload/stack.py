@@ -12,8 +12,6 @@ from typing import Any, Mapping
 
 from llmhw.errors import LlmhwError
 
-EXECUTION_MODES = ("graph", "eager")
-
 
 @dataclass(frozen=True)
 class Stack:
