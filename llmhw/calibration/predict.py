@@ -15,6 +15,7 @@ from llmhw.errors import ConfigError
 from llmhw.fidelity import CORRECTED
 from llmhw.hardware.constants import load_constants_dict
 from llmhw.hardware.phase import hardware_phase
+from llmhw.perf.geometry import stage_geometry
 from llmhw.perf.latency import micro_batch_latency, operator_efficiency
 from llmhw.perf.matmul import roofline_time
 from llmhw.perf.shapes import Operator
@@ -67,10 +68,11 @@ def predict_point(machine: Machine, system: System, point: MeasuredPoint) -> flo
     """Seconds of one measured point: a prefill of ``batch`` × ``prompt`` tokens as one micro-batch, or one
     decode step for ``batch`` sequences of ``context`` cached tokens (§V.8)."""
     if point.phase == "prefill":
-        s = replace(system, prefill_len=point.prompt, decode_len=1)
-        return micro_batch_latency(s, machine.t, machine.p, True, point.batch, CORRECTED).total_s
-    return micro_batch_latency(system, machine.t, machine.p, False, point.batch, CORRECTED,
-                               decode_context=point.context).total_s
+        system = replace(system, prefill_len=point.prompt, decode_len=1)
+    geom = stage_geometry(system, machine.t, machine.p, CORRECTED)
+    if point.phase == "prefill":
+        return micro_batch_latency(system, geom, True, point.batch, CORRECTED).total_s
+    return micro_batch_latency(system, geom, False, point.batch, CORRECTED, decode_context=point.context).total_s
 
 
 def predict_gemm(system: System, bench: GemmBench, call_overhead_s: float) -> float:

@@ -4,7 +4,7 @@ Pure functions of numbers (floats or numpy arrays alike).
 """
 from __future__ import annotations
 
-import numpy as np
+from . import xp
 
 
 def elementwise_bytes_per_token(d, d_ff_per_chip, d_kv_per_chip, d_attn_per_chip, norm_bytes_per_element,
@@ -42,4 +42,4 @@ def layer_time_s(device_s, kernels_per_layer, kernel_overhead_s, launch_overhead
     if not eager or not launch_overhead_s:
         return device
     host = kernels_per_layer * launch_overhead_s
-    return max(device, host) if np.isscalar(device) else np.maximum(device, host)
+    return xp.maximum(device, host)

@@ -8,6 +8,7 @@ import pytest
 
 from llmhw.fidelity import CORRECTED, REFERENCE
 from llmhw.perf.efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency
+from llmhw.perf.geometry import stage_geometry
 from llmhw.perf.latency import micro_batch_latency
 from llmhw.perf.overheads import elementwise_bytes_per_token, layer_time_s
 from llmhw.perf.point import evaluate_point
@@ -60,15 +61,16 @@ def test_decode_step_at_an_exact_context_by_hand():
     """
     s = _h200(stack={}, weight_bandwidth_efficiency=1.0)
     assert s.mem_bw_bytes_per_s == 4.8e12
-    mbl = micro_batch_latency(s, 1, 1, False, 1, CORRECTED, decode_context=1023)
+    mbl = micro_batch_latency(s, stage_geometry(s, 1, 1, CORRECTED), False, 1, CORRECTED, decode_context=1023)
     assert mbl.stage2stage_s == 0
     assert mbl.total_s == pytest.approx(32 * 440401920 / 4.8e12, rel=1e-12)
 
 
 def test_causal_prefill_halves_the_score_work():
     s = _h200(stack={}, weight_bandwidth_efficiency=1.0, eval_len=[2048, 1])
-    full = micro_batch_latency(s, 1, 1, True, 1, replace(CORRECTED, causal_prefill_attention=False))
-    half = micro_batch_latency(s, 1, 1, True, 1, CORRECTED)
+    full = micro_batch_latency(s, stage_geometry(s, 1, 1, CORRECTED), True, 1,
+                               replace(CORRECTED, causal_prefill_attention=False))
+    half = micro_batch_latency(s, stage_geometry(s, 1, 1, CORRECTED), True, 1, CORRECTED)
     qk_full, qk_half = full.operators[1].t_comp_s, half.operators[1].t_comp_s
     assert qk_half == pytest.approx(qk_full * 2049 / 4096)      # (n + 1) / 2n
 
@@ -92,11 +94,14 @@ def test_stack_terms_slow_a_decode_step_by_their_own_amounts():
     """Kernel costs add kernels · overhead per layer in a graph; KV efficiency scales only the KV loads."""
     base = _h200(stack={}, weight_bandwidth_efficiency=1.0)
     kern = _h200(stack={"kernels_per_layer": 28, "kernel_overhead_s": 2e-6}, weight_bandwidth_efficiency=1.0)
-    t0 = micro_batch_latency(base, 1, 1, False, 1, CORRECTED, decode_context=1023).total_s
-    t1 = micro_batch_latency(kern, 1, 1, False, 1, CORRECTED, decode_context=1023).total_s
+    t0 = micro_batch_latency(base, stage_geometry(base, 1, 1, CORRECTED), False, 1, CORRECTED,
+                             decode_context=1023).total_s
+    t1 = micro_batch_latency(kern, stage_geometry(kern, 1, 1, CORRECTED), False, 1, CORRECTED,
+                             decode_context=1023).total_s
     assert t1 - t0 == pytest.approx(32 * 28 * 2e-6)
     kv = _h200(stack={"kv_bandwidth_efficiency": 0.5}, weight_bandwidth_efficiency=1.0)
-    t2 = micro_batch_latency(kv, 1, 1, False, 1, CORRECTED, decode_context=1023).total_s
+    t2 = micro_batch_latency(kv, stage_geometry(kv, 1, 1, CORRECTED), False, 1, CORRECTED,
+                             decode_context=1023).total_s
     assert t2 - t0 == pytest.approx(32 * 2 * 2097152 / 4.8e12)        # the KV loads take twice as long
 
 
