@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         search_cmd.add_arguments(p)
     from .commands import report as report_cmd
     report_cmd.add_arguments(p)
+    from .commands import validate as validate_cmd
+    validate_cmd.add_arguments(p)
     return p
 
 
@@ -60,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise LlmhwError("--exhaustive needs --hw FILE")
             from .commands import exhaustive
             return exhaustive.run(args)
+        if args.validate:
+            from .commands import validate
+            return validate.run(args)
         if any(getattr(args, f, None) for f in ("report", "export", "list", "compare", "dashboard")):
             from .commands import report
             return report.run(args)

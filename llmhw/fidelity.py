@@ -2,7 +2,7 @@
 
 ``reference`` reproduces the reference model digit for digit, bugs included; ``corrected`` (the
 default) fixes the apparent bugs of §16.2 items 1, 3, 4, 5, 8 and 10 (and 2 where the sub-system
-path is implemented). Code branches on the named booleans below, never on the mode string.
+path is implemented) and adds the measured-hardware terms of docs/validation.md §V. Code branches on the named booleans below, never on the mode string.
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ class Fidelity:
     glu_in_flops: bool               # §16.2.5: gated FFN matrix counted in FLOPs
     bottleneck_tie_label: bool       # §16.2.8: a label is given on exact ties
     heatsink_warm_start_guard: bool  # §16.2.10: warm start kept > 0 in the heatsink search
+    stack_terms: bool                # docs/validation.md §V.1–§V.6: the system's ``stack:`` terms are applied
+    causal_prefill_attention: bool   # §V.4: causal prefill attention does n(n+1)/2 of the n² score pairs
+    single_stage_no_transfer: bool   # §V.7: a one-stage pipeline (p = 1) pays no stage-to-stage transfer
 
     @classmethod
     def from_compat(cls, compat: str | None) -> "Fidelity":
@@ -31,7 +34,8 @@ class Fidelity:
         fixed = compat == "corrected"
         return cls(compat=compat, tco_per_token_fix=fixed, dynamic_prefill_fix=fixed,
                    gqa_in_perf_shapes=fixed, energy_counts_fixed=fixed, glu_in_flops=fixed,
-                   bottleneck_tie_label=fixed, heatsink_warm_start_guard=fixed)
+                   bottleneck_tie_label=fixed, heatsink_warm_start_guard=fixed, stack_terms=fixed,
+                   causal_prefill_attention=fixed, single_stage_no_transfer=fixed)
 
 
 REFERENCE = Fidelity.from_compat("reference")

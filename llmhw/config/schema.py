@@ -397,6 +397,29 @@ WORKLOAD_SECTION = Section("the workload, §0/§11.1", {
     "eval_len": EVAL_LEN_FIELD,
 })
 
+STACK_PRESETS = ("none", "gpu_pytorch", "asic")
+EXECUTION_MODES = ("graph", "eager")
+
+STACK = Section("the software stack's efficiencies and overheads, docs/validation.md §V", {
+    "preset": choice(*STACK_PRESETS),
+    "kv_bandwidth_efficiency": num(FRACTION, nullable=True),
+    "gemm_output_half": num(NONNEG),
+    "gemm_k_half": num(NONNEG),
+    "attention_efficiency": num(FRACTION, nullable=True),
+    "attention_context_half": num(NONNEG),
+    "elementwise_bandwidth_efficiency": num(FRACTION),
+    "norm_bytes_per_element": num(NONNEG),
+    "activation_bytes_per_element": num(NONNEG),
+    "residual_bytes_per_element": num(NONNEG),
+    "kv_write_bytes_per_element": num(NONNEG),
+    "attention_output_bytes_per_element": num(NONNEG),
+    "kernels_per_layer": num(NONNEG),
+    "kernel_overhead_s": num(NONNEG),
+    "launch_overhead_s": num(NONNEG),
+    "prefill_execution": choice(*EXECUTION_MODES),
+    "decode_execution": choice(*EXECUTION_MODES),
+})
+
 SYSTEM = Section("a system configuration, §11.1", {
     "num_servers": integer(AT_LEAST_1, nullable=True),
     "kv_cache_ratio": num(KV_RATIO, nullable=True),
@@ -413,9 +436,47 @@ SYSTEM = Section("a system configuration, §11.1", {
     "sub_sys_num_servers": integer(AT_LEAST_1, nullable=True),
     "asplos_version": flag(check=_asplos_check, allowed="false"),
     "compat": choice(*COMPAT_MODES),
+    "stack": sub(STACK),
     "workload": Field(WORKLOAD, section=WORKLOAD_SECTION,
                       allowed="a mapping {max_batch, eval_len}"),
 })
 
 #: Keys whose being set decides how a system is sized (§11.2); at least one must be set.
 SIZING_KEYS = ("num_servers", "max_tco", "kv_cache_ratio", "max_ctx_len_batch_1")
+
+# ---------------------------------------------------------------------------------------------
+# Measurement files for --validate (docs/validation.md §V.10)
+
+PHASES = ("decode", "prefill")
+POINT_USES = ("calibrate", "check")
+
+GEMM_MICROBENCHMARK = Section("one GEMM microbenchmark (m×k)@(k×n) in seconds", {
+    "m": integer(AT_LEAST_1, required=True),
+    "n": integer(AT_LEAST_1, required=True),
+    "k": integer(AT_LEAST_1, required=True),
+    "s": num(POSITIVE, required=True),
+})
+
+MICROBENCHMARKS = Section("the microbenchmarks", {
+    "gemm": Field(ANY, required=True, allowed="a list of {m, n, k, s} mappings"),
+    "copy_bytes_per_s": num(POSITIVE, required=True),
+})
+
+MEASURED_POINT = Section("one measured point", {
+    "phase": choice(*PHASES, required=True),
+    "batch": integer(AT_LEAST_1, required=True),
+    "context": integer(Bound(0), nullable=True),
+    "prompt": integer(AT_LEAST_1, nullable=True),
+    "s": num(POSITIVE, required=True),
+    "use": choice(*POINT_USES, required=True),
+})
+
+MEASUREMENTS_TOP = Section("a measurement file", {
+    "device": text(),
+    "hardware": text(required=True, allowed="a hardware config name under inputs/hardware/config/"),
+    "model": text(required=True, allowed="a model name under inputs/software/model/"),
+    "system": text(required=True, allowed="a system config name under inputs/software/system/"),
+    "precision": text(),
+    "microbenchmarks": sub(MICROBENCHMARKS, required=True),
+    "points": Field(ANY, required=True, allowed="a list of {phase, batch, context|prompt, s, use} mappings"),
+})

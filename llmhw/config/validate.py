@@ -498,3 +498,30 @@ def validate_system(raw: dict, file: Any = None) -> None:
                      type(raw).__name__, "a YAML mapping")
     checker.expandable(raw, SYSTEM, "")
     checker.system_sizing(raw)
+
+
+def validate_measurements(raw: Any, file: Any = None) -> None:
+    """Validate a measurement file for ``--validate`` (docs/validation.md §V.10); raises ConfigError."""
+    from .schema import GEMM_MICROBENCHMARK, MEASURED_POINT, MEASUREMENTS_TOP
+    checker = _Checker(file)
+    _top(checker, raw, MEASUREMENTS_TOP)
+    for key, fld in MEASUREMENTS_TOP.fields.items():
+        if key in raw and fld.kind != ANY:
+            checker.concrete(raw[key], fld, key)
+    lists = (("microbenchmarks.gemm", raw["microbenchmarks"]["gemm"], GEMM_MICROBENCHMARK),
+             ("points", raw["points"], MEASURED_POINT))
+    for path, items, section in lists:
+        if not isinstance(items, list) or not items:
+            checker.fail(path, "expected a non-empty list", items, section.title + " per item")
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]"
+            if not isinstance(item, dict):
+                checker.fail(where, "expected a mapping", item, section.title)
+            checker.section_as_given(item, section, where)
+    for i, pt in enumerate(raw["points"]):
+        need = "context" if pt["phase"] == "decode" else "prompt"
+        if pt.get(need) is None:
+            checker.fail(f"points[{i}].{need}", f"missing required key for a {pt['phase']} point",
+                         allowed=MEASURED_POINT.fields[need].describe())
+    if not any(pt["use"] == "calibrate" for pt in raw["points"]):
+        checker.fail("points", "no point has use: calibrate", allowed="at least one calibration point")

@@ -4,13 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmhw.fidelity import Fidelity
+from llmhw.workload.stack import NO_STACK
 from llmhw.workload.system import System
 
 from . import xp
 from .collectives import allreduce_time_s, stage_transfer_s
+from .efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency
 from .geometry import StageGeometry
 from .matmul import MatmulTime, matmul_time
-from .shapes import context_len, operator_shapes, rows
+from .overheads import elementwise_bytes_per_token, elementwise_time_s, layer_time_s
+from .shapes import Operator, context_len, operator_shapes, rows
 
 BOTTLENECK_LABELS = ("Interconnect", "Memory", "Compute")
 
@@ -93,26 +96,71 @@ def attention_comm2_s(pattern: str, a2a_s, allreduce_s):
     return allreduce_s
 
 
+def kv_bandwidth_bytes_per_s(system: System, fidelity: Fidelity) -> float:
+    """§V.1 (docs/validation.md): the KV-cache bandwidth, with its own efficiency when the stack sets one
+    (corrected mode), else the weight bandwidth (§11.3)."""
+    eff = system.stack.kv_bandwidth_efficiency
+    if fidelity.stack_terms and eff is not None:
+        return system.mem_bw_bytes_per_s * eff
+    return system.kv_bw_bytes_per_s
+
+
+def operator_efficiency(op: Operator, system: System, fidelity: Fidelity, context):
+    """§13.3 roofline compute efficiency of one operator; shape-dependent (§V.2, §V.3) in corrected mode."""
+    peak = system.compute_perf_efficiency
+    if not fidelity.stack_terms:
+        return peak
+    st = system.stack
+    if op.kv_bandwidth:
+        attn_peak = peak if st.attention_efficiency is None else st.attention_efficiency
+        return attention_efficiency(context, attn_peak, st.attention_context_half)
+    return gemm_efficiency(op.stacks * op.I * op.K, op.J, peak, st.gemm_output_half, st.gemm_k_half)
+
+
+def elementwise_layer_s(system: System, t, tokens):
+    """§V.5 element-wise time of one layer on one chip for ``tokens`` rows (numbers or arrays)."""
+    st, model = system.stack, system.model
+    d_kv = model.d_attn / model.heads_per_kv_cache
+    per_token = elementwise_bytes_per_token(
+        model.d, xp.ceil(model.d_ff / t), d_kv / t, xp.ceil(model.d_attn / t), st.norm_bytes_per_element,
+        st.activation_bytes_per_element, st.residual_bytes_per_element, st.kv_write_bytes_per_element,
+        st.attention_output_bytes_per_element)
+    return elementwise_time_s(tokens, per_token, system.mem_bw_bytes_per_s * st.elementwise_bandwidth_efficiency)
+
+
 def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micro_batch,
-                        fidelity: Fidelity) -> MicroBatchLatency:
+                        fidelity: Fidelity, decode_context: float | None = None) -> MicroBatchLatency:
     """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) on the layout ``geom``.
 
     Numbers (one point) or arrays (``geom`` gathered per grid row, ``micro_batch`` an int64 array).
     A new per-operator term goes in :func:`~llmhw.perf.shapes.operator_shapes` /
     :mod:`~llmhw.perf.matmul`; a new per-layer communication term is added to ``layer_comm`` below.
+    In corrected mode the system's ``stack:`` terms (docs/validation.md §V) are applied: shape-dependent
+    efficiencies per operator, element-wise work and kernel costs per layer. ``decode_context``: a decode
+    step with exactly that many tokens cached per sequence (§V.8) instead of the mean context P + G/2
+    (comm1, used only when t > heads, keeps the mean context).
     """
     model = system.model
     P, G = system.prefill_len, system.decode_len
     chip = system.server.package.chip
     b = model.bytes_per_number
     R = rows(prefill, micro_batch, P)
-    ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R,
-                          context_len(prefill, P, G), P if prefill else 1, fidelity)
-    eff, kv_bw, w_bw = system.compute_perf_efficiency, system.kv_bw_bytes_per_s, system.w_bw_bytes_per_s
-    times = tuple(matmul_time(op, chip, eff, kv_bw if op.kv_bandwidth else w_bw) for op in ops)
+    c = context_len(prefill, P, G, decode_context)
+    causal = causal_score_fraction(P) if prefill and fidelity.causal_prefill_attention else 1
+    ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R, c,
+                          P if prefill else 1, fidelity, causal)
+    kv_bw, w_bw = kv_bandwidth_bytes_per_s(system, fidelity), system.w_bw_bytes_per_s
+    times = tuple(matmul_time(op, chip, operator_efficiency(op, system, fidelity, c),
+                              kv_bw if op.kv_bandwidth else w_bw) for op in ops)
     layer_compute = times[0].time_s
     for mt in times[1:]:
         layer_compute = layer_compute + mt.time_s
+    st = system.stack
+    if fidelity.stack_terms and st != NO_STACK:
+        if st.has_elementwise:
+            layer_compute = layer_compute + elementwise_layer_s(system, geom.t, R)
+        layer_compute = layer_time_s(layer_compute, st.kernels_per_layer, st.kernel_overhead_s,
+                                     st.launch_overhead_s, st.eager(prefill))
 
     # §13.4 communication per layer
     a = R * model.d
@@ -122,6 +170,8 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
     layer_comm = comm1 + comm2 + comm_fc
 
     s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, a)
+    if fidelity.single_stage_no_transfer:                       # §V.7: one stage, nothing to transfer
+        s2s = xp.select(geom.p == 1, 0.0, s2s)
     lps = geom.layers_per_stage
     stage = (layer_compute + layer_comm) * lps + s2s
     total = stage * geom.p

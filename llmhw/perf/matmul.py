@@ -26,6 +26,8 @@ def roofline_time(op: Operator, chip_perf_flops: float, compute_perf_efficiency:
                   bandwidth_bytes_per_s: float) -> MatmulTime:
     """§13.3 roofline: max(ops / (perf·eff), stacks·J·K·2 / bandwidth) (numbers or arrays)."""
     ops = op.stacks * op.I * op.J * op.K * 2
+    if op.work_fraction != 1:
+        ops = ops * op.work_fraction
     t_comp = ops / (chip_perf_flops * compute_perf_efficiency)
     t_load = op.stacks * op.J * op.K * 2 / bandwidth_bytes_per_s
     if op.load_divisor != 1:

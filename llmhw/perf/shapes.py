@@ -26,11 +26,15 @@ class Operator(NamedTuple):
     K: float
     kv_bandwidth: bool           # loaded at kv_bw (attention) rather than w_bw (weights)
     load_divisor: float = 1      # G_kv for the K/V loads when GQA is in the shapes (corrected)
+    work_fraction: float = 1     # causal prefill attention: (P + 1) / (2P) of the score work (corrected, §V.4)
 
 
-def context_len(prefill: bool, prefill_len: int, decode_len: int) -> float:
-    """§13.2: c = P in prefill, P + G/2 in generate (may be fractional)."""
-    return prefill_len if prefill else prefill_len + decode_len / 2
+def context_len(prefill: bool, prefill_len: int, decode_len: int, decode_context: float | None = None) -> float:
+    """§13.2: c = P in prefill, P + G/2 in generate (may be fractional). A decode step at an exact context
+    (``decode_context`` tokens already cached, docs/validation.md §V.8) reads decode_context + 1 positions."""
+    if prefill:
+        return prefill_len
+    return prefill_len + decode_len / 2 if decode_context is None else decode_context + 1
 
 
 def rows(prefill: bool, micro_batch: int, prefill_len: int) -> int:
@@ -46,12 +50,13 @@ def qkv_columns(model: Model, t: float, fidelity: Fidelity) -> int:
 
 
 def operator_shapes(model: Model, attn_cols, ff_cols, qkv_cols, micro_batch, rows_, context, attn_rows,
-                    fidelity: Fidelity) -> tuple[Operator, ...]:
+                    fidelity: Fidelity, score_fraction: float = 1) -> tuple[Operator, ...]:
     """§13.2 table: QKV, QKᵀ, S·V, attention output, FC1 (gated: two stacks), FC2.
 
     ``attn_cols`` = ceil(d_at / t), ``ff_cols`` = ceil(d_ff / t) and ``qkv_cols`` (:func:`qkv_columns`) come
     from the stage geometry (:mod:`llmhw.perf.geometry`); ``rows_`` = R (:func:`rows`), ``context`` = c
-    (:func:`context_len`), ``attn_rows`` = P in prefill, 1 in generate. Numbers (one point) or int64 arrays
+    (:func:`context_len`), ``attn_rows`` = P in prefill, 1 in generate, ``score_fraction`` the share of the
+    attention score work done (causal prefill, docs/validation.md §V.4). Numbers (one point) or int64 arrays
     (the grid). A new operator is one more entry here (its time is summed by
     :func:`llmhw.perf.latency.micro_batch_latency`).
     """
@@ -60,8 +65,8 @@ def operator_shapes(model: Model, attn_cols, ff_cols, qkv_cols, micro_batch, row
     kv_div = model.heads_per_kv_cache if fidelity.gqa_in_perf_shapes else 1
     return (
         Operator("qkv", 1, R, d, qkv_cols, False),
-        Operator("qk", micro_batch, I_att, attn_cols, c, True, kv_div),
-        Operator("sv", micro_batch, I_att, c, attn_cols, True, kv_div),
+        Operator("qk", micro_batch, I_att, attn_cols, c, True, kv_div, score_fraction),
+        Operator("sv", micro_batch, I_att, c, attn_cols, True, kv_div, score_fraction),
         Operator("attn_out", 1, R, attn_cols, d, False),
         Operator("fc1", 2 if model.gated else 1, R, d, ff_cols, False),
         Operator("fc2", 1, R, ff_cols, d, False),

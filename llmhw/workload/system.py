@@ -11,6 +11,7 @@ from llmhw.hardware.server import Server
 from llmhw.values import Checked, get_or_default, is_set
 
 from .model import Model
+from .stack import NO_STACK, Stack
 
 DEFAULT_MAX_BATCH = 1024          # §11.1
 DEFAULT_EVAL_LEN = (128, 129)     # §0 / §11.1: [prefill length P, generate length G]
@@ -58,6 +59,8 @@ class System(Checked):
     io_bandwidth_efficiency: float
     weight_bandwidth_efficiency: float
     sub_sys_num_servers: int | None
+    mem_bw_bytes_per_s: float = 0.0     # §11.3 per-chip weight/KV bandwidth before any efficiency
+    stack: Stack = NO_STACK             # software-stack terms (corrected mode only, docs/validation.md §V)
 
     @property
     def eval_len(self) -> tuple[int, int]:
@@ -140,7 +143,8 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         max_ctx = math.floor(kv_cache_ratio * total_mem / K) if total_mem else 0
     tdp = ns * server.tdp_w
     core_tdp = ns * server.core_tdp_w
-    w_bw = weight_bandwidth(server) * get_or_default(cfg, "weight_bandwidth_efficiency", 1.0)
+    mem_bw = weight_bandwidth(server)
+    w_bw = mem_bw * get_or_default(cfg, "weight_bandwidth_efficiency", 1.0)
     eval_len = get_or_default(cfg, "eval_len", DEFAULT_EVAL_LEN)
     if len(eval_len) == 1 and isinstance(eval_len[0], (list, tuple)):
         eval_len = eval_len[0]
@@ -163,5 +167,6 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         io_bandwidth_efficiency=get_or_default(cfg, "io_bandwidth_efficiency", 1.0),
         weight_bandwidth_efficiency=get_or_default(cfg, "weight_bandwidth_efficiency", 1.0),
         sub_sys_num_servers=cfg.get("sub_sys_num_servers") or None,
+        mem_bw_bytes_per_s=mem_bw, stack=Stack.from_dict(cfg.get("stack")),
         violations={"sys_memory_bytes": M - total_mem}, reasons=tuple(reasons),
     )

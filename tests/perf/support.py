@@ -106,6 +106,13 @@ def random_system(rng, compat: str = "reference", max_batch: int | None = None) 
             cfg["default_mapping"] = {"t": rng.choice((1, 4, 16)), "p": rng.choice((1, 1, 2, 4)),
                                       "micro_batch": rng.choice((0, 1, 2, 8)),
                                       "prefill_micro_batch": rng.choice((0, 1, 4))}
+        if rng.random() < 0.4:      # docs/validation.md §V terms (corrected mode only)
+            cfg["stack"] = {"preset": rng.choice(("none", "gpu_pytorch", "asic")),
+                            "gemm_output_half": rng.choice((0, 1.0e6)), "gemm_k_half": rng.choice((0, 600)),
+                            "kv_bandwidth_efficiency": rng.choice((None, 0.5)),
+                            "norm_bytes_per_element": rng.choice((0, 36)),
+                            "kernels_per_layer": rng.choice((0, 29)), "launch_overhead_s": rng.choice((0, 5e-6)),
+                            "prefill_execution": rng.choice(("graph", "eager"))}
         system = build_system(server, cfg, model, project_constants())
         if system.valid:
             return system
