@@ -4,7 +4,7 @@ A study is self-describing: its user attributes hold the full text of every inpu
 system, model, constants, space overlay, enqueued designs), the fidelity mode, workload, mapping
 mode, objectives, constraints, the space, the sampler and the tool version — so
 ``search.py --study NAME`` rebuilds everything from the study alone. Resuming with inputs that differ
-from the stored ones is refused with the differences shown (``--force`` overrides).
+from the stored ones is refused with the differences shown (unless forced).
 
 Stored study user attributes (JSON):
 
@@ -184,7 +184,7 @@ def study_name(inputs: StudyInputs, model_name: str) -> str:
 
 def check_study_name(name: str) -> str:
     if not name or _NAME_RE.search(name) or name.startswith("."):
-        raise UsageError(f"--study {name!r}: use letters, digits and . _ + = - only")
+        raise UsageError(f"study name {name!r}: use letters, digits and . _ + = - only")
     return name
 
 
