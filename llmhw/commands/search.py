@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     from llmhw.evaluate import Problem
     from llmhw.search.guard import current_guard
-    from llmhw.search.output import print_front, write_csvs
+    from llmhw.report.tables import print_front
+    from llmhw.search.output import write_csvs
     from llmhw.search.runner import StudyConflict, open_study, run_record_for
     from llmhw.search.storage import trial_store
     from llmhw.search.workers import run_search, study_lock

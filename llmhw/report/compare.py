@@ -31,10 +31,10 @@ class Comparison:
     joint: pd.DataFrame          # the studies' front designs, column 'study', 'joint_front'
     summary: list[dict]
 
-    def renderables(self) -> list:
+    def renderables(self, width: int | None = None) -> list:
         from .tables import compare_front_table, compare_summary_table
         return [compare_summary_table(self.summary, len(self.objectives)),
-                compare_front_table(self.joint, self.objectives)]
+                *compare_front_table(self.joint, self.objectives, width=width)]
 
 
 def check_objectives(studies: Sequence[StudyData]) -> list[Objective]:
