@@ -372,6 +372,8 @@ def report(search_plan: Any, console: Any) -> int:
         console.print(f"  objectives {', '.join(o.name for o in plan.setup.objectives)}; "
                       f"{len(plan.setup.constraints.names)} constraints; sampler {plan.choice.name}, "
                       f"batch {plan.choice.batch_size}, {plan.trials} trials")
+        for note in plan.setup.notes:
+            console.print(f"  {note}", markup=False)
         if plan.memory is not None:
             warn = plan.memory.fits == 0
             console.print(("  [yellow]warning:[/] " if warn else "  ") + plan.memory.line()

@@ -123,6 +123,8 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
                   f"{len(setup.constraints.names)} constraints; sampler {choice.name}"
                   + (f" (auto for {trials} trials)" if choice.requested == "auto" else "")
                   + f", batch {choice.batch_size}, seed {seed}")
+    for note in setup.notes:
+        console.print(f"  {note}", markup=False)
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
     if jobs > 1 and seed is not None:
         console.print(f"  --seed with --jobs {jobs}: worker i uses seed+i; a parallel run is not reproducible")

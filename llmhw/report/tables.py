@@ -96,6 +96,26 @@ def varying_dims(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith("dim.") and df[c].astype(str).nunique() > 1]
 
 
+#: the mapping the evaluator applied (chosen by ``--mapping best``, clipped in explicit mode), stored in
+#: each trial's ``design`` attribute
+MAPPING_KEYS = ("t", "p", "micro_batch", "prefill_micro_batch")
+
+
+def design_columns(df: pd.DataFrame) -> list[str]:
+    """The columns that describe a design: the dimensions that vary, then the mapping that was applied
+    (``design.t``, ``design.p``, the micro-batches) in place of the sampled mapping dimensions."""
+    dims = varying_dims(df) or [c for c in df.columns if c.startswith("dim.")][:6]
+    mapping = [f"design.{k}" for k in MAPPING_KEYS if f"design.{k}" in df.columns]
+    if mapping:
+        dims = [c for c in dims if c[4:] not in MAPPING_KEYS]
+    return dims + mapping
+
+
+def _design_column(df_col: str, cells) -> Column:
+    name = df_col.split(".", 1)[1]
+    return Column(short_dim(name), cells(lambda r: fmt.dim(name, r.get(df_col))), rank=1)
+
+
 def _objective_header(o: Objective) -> str:
     return f"{o.name} {fmt.arrow(o.direction)}"
 
@@ -106,7 +126,7 @@ def front_table(df: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Obje
 
     Rank: trial number and objectives are always shown; then the design dimensions; the other metrics
     (TTFT, power, capex, chips) are dropped first."""
-    dims = varying_dims(df) or [c for c in df.columns if c.startswith("dim.")][:6]
+    dims = design_columns(df)
     shown = front.drop_duplicates(subset=dims + [f"objective.{o.name}" for o in objectives]).head(max_rows)
     refs = df[df["reference"].astype(str) != ""] if "reference" in df else df.iloc[0:0]
     extra = [m for m in ("ttft_s", "power_w", "capex_usd", "num_chips")
@@ -125,7 +145,7 @@ def front_table(df: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Obje
 
     columns = [Column("#", tuple(numbers))]
     columns += [Column(_objective_header(o), cells(objective(o)), style="bold") for o in objectives]
-    columns += [Column(short_dim(c[4:]), cells(lambda r, c=c: fmt.dim(c[4:], r.get(c))), rank=1) for c in dims]
+    columns += [_design_column(c, cells) for c in dims]
     columns += [Column(m, cells(lambda r, m=m: fmt.metric(m, r.get(m))), rank=2) for m in extra]
     styles = [""] * (len(shown) + more) + ["cyan"] * len(refs)
     return fitted_table(title, columns, width, styles)
@@ -407,7 +427,7 @@ def compare_front_table(joint: pd.DataFrame, objectives: Sequence[Objective], ma
                         width: int | None = None) -> list:
     """The fronts of several studies in one table (one row per design), the joint front marked; fitted to
     ``width`` (the design dimensions go first, right to left), with a note naming the columns left out."""
-    dims = varying_dims(joint)
+    dims = design_columns(joint)
     shown = joint.head(max_rows)
     more = len(joint) > max_rows
 
@@ -419,7 +439,7 @@ def compare_front_table(joint: pd.DataFrame, objectives: Sequence[Objective], ma
                Column("★", cells(lambda r: "★" if r["joint_front"] else ""))]
     columns += [Column(_objective_header(o), cells(lambda r, o=o: fmt.metric(o.name, r.get(f"objective.{o.name}"))),
                        style="bold") for o in objectives]
-    columns += [Column(short_dim(c[4:]), cells(lambda r, c=c: fmt.dim(c[4:], r.get(c))), rank=1) for c in dims]
+    columns += [_design_column(c, cells) for c in dims]
     styles = ["" if r["joint_front"] else "dim" for _, r in shown.iterrows()] + [""] * more
     t, dropped = fitted_table("Fronts overlaid (feasible, one row per design; ★ = on the joint front)", columns,
                               width, styles)

@@ -34,7 +34,7 @@ from llmhw.fidelity import DEFAULT_COMPAT, Fidelity
 from .constraints import ConstraintSet, parse_limits
 from .objectives import Objective, parse_objectives
 from .overlay import SpaceFile, apply, parse_space_text
-from .space import SearchSpace
+from .space import MAPPING, SearchSpace
 
 ATTR = "llmhw"
 
@@ -95,6 +95,7 @@ class Setup:
     constraints: ConstraintSet
     space_file: SpaceFile | None
     references: list[tuple[str, dict]]  # enqueued designs (name, params)
+    notes: tuple[str, ...] = ()         # said on the run's header and by --check
 
     @property
     def directions(self) -> list[str]:
@@ -136,15 +137,22 @@ def build_setup(inputs: StudyInputs) -> Setup:
                         best_for=objectives[0].name,
                         file=space_file.path if space_file else inputs.hw.path)
     constraints = ConstraintSet(parse_limits(inputs.limits))
-    references = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else []
+    references, ignored = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else ([], ())
+    notes = (f"mapping {inputs.mapping}: the reference designs' {', '.join(ignored)} are ignored (the mapping "
+             "is not a dimension of this space)",) if ignored else ()
     hw = HardwareConfig(path=inputs.hw.path, text=inputs.hw.text, raw=hw_o)
     system = SystemConfig(path=inputs.system.path, text=inputs.system.text, raw=sys_o)
     return Setup(inputs, hw, system, model, constants, fidelity, space, objectives, constraints,
-                 space_file, references)
+                 space_file, references, notes)
 
 
-def parse_enqueue(enq: InputText, space: SearchSpace) -> list[tuple[str, dict]]:
-    """Known designs from ``--enqueue FILE.yaml``::
+#: mapping keys a reference design may give (as for the explicit mapping)
+ENQUEUE_MAPPING_KEYS = ("p", "micro_batch", "prefill_micro_batch")
+
+
+def parse_enqueue(enq: InputText, space: SearchSpace) -> tuple[list[tuple[str, dict]], tuple[str, ...]]:
+    """Known designs from ``--enqueue FILE.yaml`` and the mapping keys ignored (not dimensions of the space:
+    the evaluator chooses the mapping, or the system fixes it)::
 
         designs:
           - name: tpuv5p
@@ -156,16 +164,21 @@ def parse_enqueue(enq: InputText, space: SearchSpace) -> list[tuple[str, dict]]:
     if not isinstance(designs, list) or not designs:
         raise ConfigError(enq.path, "designs", designs, problem="missing or empty",
                           allowed="a list of {name, values} mappings")
-    out = []
+    mapping_dims = {d.path[0] for d in space.dims if d.section == MAPPING}
+    out, ignored = [], []
     for i, d in enumerate(designs):
         where = f"designs[{i}]"
         if not isinstance(d, dict) or not isinstance(d.get("values"), dict):
             raise ConfigError(enq.path, where, d, problem="each design needs a 'values' mapping",
                               allowed="{name: ..., values: {dimension: value}}")
         name = str(d.get("name") or f"design{i}")
-        params = space.encode(d["values"], file=enq.path)
-        out.append((name, params))
-    return out
+        values = dict(d["values"])
+        for key in ENQUEUE_MAPPING_KEYS:
+            if key in values and key not in mapping_dims:
+                del values[key]
+                ignored.append(key)
+        out.append((name, space.encode(values, file=enq.path)))
+    return out, tuple(dict.fromkeys(ignored))
 
 
 _NAME_RE = re.compile(r"[^A-Za-z0-9_.+=-]+")
