@@ -414,11 +414,11 @@ def list_table(rows: Sequence[StudySummary], where: str) -> Table:
 def compare_summary_table(rows: Sequence[dict], k: int) -> Table:
     t = Table(title=f"Studies compared (hypervolume on common bounds, reference point 1.1; max {hv_max(k):.4g})",
               title_justify="left", title_style="bold")
-    for col in ("study", "model", "trials", "feasible", "front designs", "HV (common bounds)",
+    for col in ("study", "model", "workload", "trials", "feasible", "front designs", "HV (common bounds)",
                 "designs on the joint front"):
         t.add_column(col, justify="left" if col in ("study", "model") else "right")
     for r in rows:
-        t.add_row(r["study"], r.get("model") or "-", f"{r['complete']:,}", f"{r['feasible']:,}",
+        t.add_row(r["study"], r.get("model") or "-", r.get("workload") or "-", f"{r['complete']:,}", f"{r['feasible']:,}",
                   f"{r['front_designs']:,}", f"{r['hv']:.4f}", f"{r['on_joint']:,} of {r['joint']:,}")
     return t
 
