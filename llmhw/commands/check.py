@@ -352,6 +352,7 @@ def eval_len_key(inputs: Any) -> str:
 def report(search_plan: Any, console: Any) -> int:
     """``--check``: what would run, the size of each search space; nothing is run or written."""
     from llmhw.search.lock import sqlite_file
+    from llmhw.search.study import objectives_given
     for note in search_plan.notes:
         console.print(note)
     for plan in search_plan.studies:
@@ -369,7 +370,7 @@ def report(search_plan: Any, console: Any) -> int:
         for d in space.dims:
             n = d.size()
             console.print(f"    {d.name}: " + ("continuous" if n is None else f"{n:,} values"), markup=False)
-        console.print(f"  objectives {', '.join(o.name for o in plan.setup.objectives)}; "
+        console.print(f"  objectives {', '.join(objectives_given(plan.setup))}; "
                       f"{len(plan.setup.constraints.names)} constraints; sampler {plan.choice.name}, "
                       f"batch {plan.choice.batch_size}, {plan.trials} trials")
         for note in plan.setup.notes:

@@ -205,7 +205,7 @@ def study_name_for(flags: Flags, inputs: Any, setup: Any, named: str | None, mul
         return named
     if flags.study:
         return flags.study + (f"-{inputs.workload[0]}x{inputs.workload[1]}" if multi else "")
-    return study_name(inputs, setup.model_name)
+    return study_name(inputs, setup.model_name, setup.objectives)
 
 
 def run_options(flags: Flags, stored_run: dict) -> tuple[int, Any, Any]:

@@ -99,6 +99,7 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     from llmhw.search.output import write_csvs
     from llmhw.search.runner import StudyConflict, open_study, run_record_for
     from llmhw.search.storage import trial_store
+    from llmhw.search.study import objectives_given
     from llmhw.search.workers import run_search, study_lock
 
     setup, name, url, choice, seed, trials, jobs = (plan.setup, plan.name, plan.url, plan.choice, plan.seed,
@@ -110,7 +111,7 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
             study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), flags.force,
                                         console)
         except StudyConflict as exc:
-            raise UsageError(f"{exc}; {_remedy(exc)}") from None
+            raise UsageError(f"{exc}; {_remedy(exc, name, setup)}") from None
     space = setup.space
     size = space.size()
     console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {url}")
@@ -119,7 +120,7 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
                   + (" (fixed by the system's default_mapping)" if space.fixed_mapping else ""))
     console.print(f"  {len(space.dims)} dimensions ({', '.join(d.name for d in space.dims)}), "
                   f"{'continuous' if size is None else f'{size:,} points'}")
-    console.print(f"  objectives {', '.join(o.name + ('↓' if o.direction == 'minimize' else '↑') for o in setup.objectives)}; "
+    console.print(f"  objectives {', '.join(objectives_given(setup))}; "
                   f"{len(setup.constraints.names)} constraints; sampler {choice.name}"
                   + (f" (auto for {trials} trials)" if choice.requested == "auto" else "")
                   + f", batch {choice.batch_size}, seed {seed}")
@@ -155,8 +156,12 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     return 0
 
 
-def _remedy(conflict: Any) -> str:
-    """The flags that resolve a refused resume (the search layer names none)."""
+def _remedy(conflict: Any, name: str, setup: Any) -> str:
+    """The flags that resolve a refused resume (the search layer names none), with a name that is free
+    of the conflict."""
+    from llmhw.search.study import objectives_tag
+    tag = objectives_tag(setup.objectives)
+    other = f"{name}-{tag}" if tag and not name.endswith(tag) else f"{name}-2"
     if conflict.forceable:
-        return "use the same inputs, another --study name, or --force"
-    return "choose another --study name"
+        return f"use the same inputs, another study name (e.g. --study {other}), or --force"
+    return f"choose another study name, e.g. --study {other}"

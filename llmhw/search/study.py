@@ -20,7 +20,7 @@ import difflib
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import optuna
 
@@ -32,7 +32,7 @@ from llmhw.errors import ConfigError, UsageError
 from llmhw.fidelity import DEFAULT_COMPAT, Fidelity
 
 from .constraints import ConstraintSet, parse_limits
-from .objectives import Objective, parse_objectives
+from .objectives import DEFAULT_OBJECTIVES, Objective, parse_objectives
 from .overlay import SpaceFile, apply, parse_space_text
 from .space import MAPPING, SearchSpace
 
@@ -184,15 +184,35 @@ def parse_enqueue(enq: InputText, space: SearchSpace) -> tuple[list[tuple[str, d
 _NAME_RE = re.compile(r"[^A-Za-z0-9_.+=-]+")
 
 
-def study_name(inputs: StudyInputs, model_name: str) -> str:
-    """``<hw stem>[+<space stem>]-<model>-<P>x<G>[-best]`` (file-name safe)."""
+def objectives_tag(objectives: Sequence[Objective]) -> str:
+    """The objectives as a name part (``tco_per_mtoken_usd+ttft_s``); empty for the default objectives."""
+    names = [o.name for o in objectives]
+    default = [o.name for o in parse_objectives(list(DEFAULT_OBJECTIVES))]
+    return "" if names == default else "+".join(names)
+
+
+def study_name(inputs: StudyInputs, model_name: str, objectives: Sequence[Objective] = ()) -> str:
+    """``<hw stem>[+<space stem>]-<model>-<P>x<G>[-best][-<objectives>]`` (file-name safe); the objectives
+    part is left out for the default objectives."""
     name = Path(inputs.hw.path).stem
     if inputs.space:
         name += "+" + Path(inputs.space.path).stem
     name += f"-{model_name}-{inputs.workload[0]}x{inputs.workload[1]}"
     if inputs.mapping == "best":
         name += "-best"
+    tag = objectives_tag(objectives) if objectives else ""
+    if tag:
+        name += "-" + tag
     return _NAME_RE.sub("_", name)
+
+
+def objectives_given(setup: "Setup") -> list[str]:
+    """Each objective as ``name↓``, with the name it was given as when that differs (an alias or prefix)."""
+    out = []
+    for given, o in zip(setup.inputs.objectives, setup.objectives):
+        arrow = "↓" if o.direction == "minimize" else "↑"
+        out.append(f"{o.name}{arrow}" + (f" (given as {given.strip()!r})" if given.strip() != o.name else ""))
+    return out
 
 
 def check_study_name(name: str) -> str:
