@@ -209,9 +209,11 @@ def study_name(inputs: StudyInputs, model_name: str, objectives: Sequence[Object
 def objectives_given(setup: "Setup") -> list[str]:
     """Each objective as ``name↓``, with the name it was given as when that differs (an alias or prefix)."""
     out = []
+    default = tuple(setup.inputs.objectives) == tuple(DEFAULT_OBJECTIVES)   # not given: nothing to say
     for given, o in zip(setup.inputs.objectives, setup.objectives):
         arrow = "↓" if o.direction == "minimize" else "↑"
-        out.append(f"{o.name}{arrow}" + (f" (given as {given.strip()!r})" if given.strip() != o.name else ""))
+        out.append(f"{o.name}{arrow}" + (f" (given as {given.strip()!r})" if given.strip() != o.name and not default
+                                         else ""))
     return out
 
 

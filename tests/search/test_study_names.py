@@ -35,3 +35,9 @@ def test_a_named_study_with_other_objectives_is_refused_with_the_name_to_use(wor
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--study mine-tco_per_mtoken_usd+ttft_s" in err, err
     assert run_cli(cli_args("--objectives", "tco,ttft", trials=4, study="mine-tco_per_mtoken_usd+ttft_s")) == 0
+
+
+def test_the_default_objectives_are_not_annotated(workdir, capsys):
+    assert run_cli(cli_args(trials=4)) == 0
+    out = capsys.readouterr().out
+    assert "objectives tco_per_mtoken_usd↓, tpot_s↓, throughput_tok_per_s↑;" in out, out
