@@ -42,3 +42,16 @@ def test_the_first_command_sets_up_and_runs_a_search_on_a_shipped_default():
     hw = re.search(r"--hw (\S+)", search[0]).group(1)
     assert (REPO / hw).is_file() and "--model" in search[0]
 
+
+def test_the_readme_is_a_front_door():
+    text = README.read_text()
+    assert len(text.encode()) < 20_000
+    links = re.findall(r"\]\((docs/[^)#]+)", text)
+    for page in ("docs/search.md", "docs/reports-and-dashboard.md", "docs/scaling-out.md",
+                 "docs/troubleshooting.md", "docs/fidelity.md", "docs/benchmarks.md", "docs/inputs.md",
+                 "docs/exhaustive.md"):
+        assert page in links, page
+    for link in links:
+        assert (REPO / link).is_file(), link
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert images and all((REPO / i).is_file() and (REPO / i).stat().st_size < 200_000 for i in images)
