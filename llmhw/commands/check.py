@@ -9,8 +9,9 @@ refused command never creates a database file or writes to a study:
   ``--storage`` URLs (:func:`validate_storage_url`), ``--outputs``;
 - :func:`check_workload_fits` — the workload fits the memory of at least one system of the space
   (called by :func:`llmhw.commands.plan.build_plan`, which builds every study of the command);
-- :func:`report` — what ``--check`` prints of the :class:`~llmhw.commands.plan.SearchPlan`: the studies, their dimensions and the size of the search
-  space (number of points, or "continuous"), then exits 0 without running anything.
+- :func:`report` — what ``--check`` prints of the :class:`~llmhw.commands.plan.SearchPlan`: the
+  studies, their dimensions and the size of the search space (number of points, or "continuous"),
+  then exits 0 without running anything.
 """
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ class SearchPlan:
     notes: tuple[str, ...] = ()       # said once on the screen before the run (or by --check)
 
 
-def build_plan(args: argparse.Namespace, console: Any = None) -> SearchPlan:
+def build_plan(args: argparse.Namespace) -> SearchPlan:
     """Every flag validated, every study built and checked; raises on the first problem, writes nothing."""
     flags = Flags.from_args(args)
     notes: list[str] = []

@@ -309,9 +309,10 @@ def breakdown_table(bests: Sequence[tuple[Objective, int]], bds: Sequence[Breakd
     """One column per objective: the best feasible design for it, broken down."""
     t = Table(title="Best design per objective (feasible)", title_justify="left", title_style="bold",
               show_lines=False)
-    t.add_column("", no_wrap=True)
+    t.add_column("")                        # labels wrap when the terminal is narrow; values never do
     for (o, n), b in zip(bests, bds):
-        t.add_column(f"best {o.name} {fmt.arrow(o.direction)}\ntrial #{n}", justify="right")
+        t.add_column(_header(f"best {o.name} {fmt.arrow(o.direction)}", 16) + f"\ntrial #{n}", justify="right",
+                     no_wrap=True)
     rows: list[tuple[str, str, str, str]] = []
     seen: set[str] = set()
     for b in bds:

@@ -61,3 +61,21 @@ def test_physical_values_have_engineering_units():
         assert shown in text, (shown, text)
     assert "e+" not in text, text
     assert "not shown" not in text, text              # a wide terminal shows every column
+
+
+def test_the_report_fits_a_100_column_terminal(studies):
+    """--report on a 100-column terminal: no value or header of its tables is cut short."""
+    from llmhw.report.breakdown import breakdowns
+    from llmhw.report.data import load_study_data
+    from llmhw.report.summary import best_per_objective, counts, hv_history, time_span
+    from llmhw.report.tables import report_renderables
+    data = load_study_data("tiny", f"sqlite:///{studies / 'studies' / 'tiny.db'}")
+    bests = best_per_objective(data)
+    console = Console(width=100, file=io.StringIO(), record=True, highlight=False)
+    for r in report_renderables(data, counts(data), time_span(data), hv_history(data.df, data.objectives), bests,
+                                breakdowns(data, [n for _, n in bests]), width=100):
+        console.print(r)
+    text = console.export_text()
+    tables = text[text.index("Hypervolume history"):]          # the inputs' space list is folded, not cut
+    assert "…" not in tables, tables
+    assert max(len(line) for line in text.splitlines()) <= 100
