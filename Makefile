@@ -1,5 +1,7 @@
 # llmhw — common tasks (GNU make).
 #
+#   make quickstart                     set up .venv, search the default design (tpuv4 × gpt3, 500 trials),
+#                                       write its front as CSV and plots (outputs/quickstart-tpuv4-gpt3/)
 #   make setup                          create .venv from requirements.txt (once; again when it changes)
 #   make test                           run the test suite (.venv/bin/python -m pytest -q)
 #   make <hw>.hw                        hardware phase only, exhaustive: inputs/hardware/config/<hw>.yaml
@@ -36,7 +38,7 @@ MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
 .DEFAULT_GOAL := help
 
-.PHONY: help setup test search dashboard bench clean distclean FORCE
+.PHONY: help quickstart setup test search dashboard bench clean distclean FORCE
 
 help:
 	@awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' $(firstword $(MAKEFILE_LIST))
@@ -77,6 +79,12 @@ $(foreach m,$(MODELS),$(eval $(call SW_MODEL_RULE,$(m))))
 	rm -rf outputs/$*
 
 # ---- optimisation -------------------------------------------------------------------------------
+QUICK_STUDY = quickstart-$(HW)-$(MODEL)
+
+quickstart: $(STAMP)
+	$(PY) search.py --hw $(HW_DIR)/$(HW).yaml --model $(MODEL) --trials $(TRIALS) --study $(QUICK_STUDY) \
+	  --export outputs/$(QUICK_STUDY) $(ARGS)
+
 search: need-HW need-MODEL $(STAMP)
 	$(PY) search.py --hw $(HW_DIR)/$(HW).yaml --model $(MODEL) --trials $(TRIALS) \
 	  $(if $(STUDY),--study $(STUDY)) $(if $(SAMPLER),--sampler $(SAMPLER)) $(ARGS)

@@ -7,12 +7,11 @@ refused command never creates a database file or writes to a study:
 - :func:`validate_flags` — numbers (``--trials``, ``--batch-size``, ``--jobs``, ``--seed``,
   ``--max-*``/``--min-*``), ``--objectives`` and ``--workload`` syntax, ``--study`` names,
   ``--storage`` URLs (:func:`validate_storage_url`), ``--outputs``;
-- :func:`preflight` — builds every study of the command (all ``--workload all`` pairs) from the
-  input files (schema, space, objectives, limits, enqueued designs), picks the sampler, and checks
-  that the workload fits the memory of at least one system of the space
-  (:func:`check_workload_fits`);
-- :func:`report` — what ``--check`` prints: the studies, their dimensions and the size of the search
-  space (number of points, or "continuous"), then exits 0 without running anything.
+- :func:`check_workload_fits` — the workload fits the memory of at least one system of the space
+  (called by :func:`llmhw.commands.plan.build_plan`, which builds every study of the command);
+- :func:`report` — what ``--check`` prints of the :class:`~llmhw.commands.plan.SearchPlan`: the
+  studies, their dimensions and the size of the search space (number of points, or "continuous"),
+  then exits 0 without running anything.
 """
 from __future__ import annotations
 
@@ -131,7 +130,10 @@ def validate_flags(args: argparse.Namespace) -> None:
             raise FlagError("--objectives", objectives, "has an empty name between commas",
                             "comma-separated metric names, e.g. tco_per_mtoken,tpot,throughput")
         from llmhw.search.objectives import parse_objectives
-        parse_objectives(names)   # unknown / ambiguous / repeated names, with did-you-mean
+        try:
+            parse_objectives(names)   # unknown / ambiguous / repeated names, with did-you-mean
+        except UsageError as exc:
+            raise UsageError(f"--objectives: {exc}") from None
     workload = getattr(args, "workload", None)
     if workload is not None:
         parse_workload_flag(workload)
@@ -241,19 +243,6 @@ def _check_file_target(url: str, path: Path, sqlite: bool) -> None:
 
 # ------------------------------------------------------------------------------------ preflight
 @dataclass
-class Plan:
-    """One study a command will run (everything validated; nothing opened)."""
-    inputs: Any
-    setup: Any
-    name: str
-    url: str
-    choice: Any
-    seed: int | None
-    trials: int
-    memory: "MemoryCheck | None" = None
-
-
-@dataclass
 class MemoryCheck:
     combos: int
     exact: bool
@@ -347,7 +336,7 @@ def check_workload_fits(setup: Any, problem: Any, where: tuple[str, str], limit:
     return check
 
 
-def _eval_len_key(inputs: Any) -> str:
+def eval_len_key(inputs: Any) -> str:
     """Where the study's workload pair sits in its system file (``workload.eval_len[1]``)."""
     from llmhw.config import load_yaml_text
     try:
@@ -364,68 +353,16 @@ def _eval_len_key(inputs: Any) -> str:
     return key
 
 
-def plan_name(args: argparse.Namespace, inputs: Any, setup: Any, named: str | None, multi: bool) -> str:
-    """The study name ``_run_one`` will use (same rule)."""
-    from llmhw.search.setup import check_study_name, study_name
-    if named:
-        return named
-    if args.study:
-        return check_study_name(args.study) + (f"-{inputs.workload[0]}x{inputs.workload[1]}" if multi else "")
-    return study_name(inputs, setup.model_name)
-
-
-def run_options(args: argparse.Namespace, stored_run: dict, default_trials: int) -> tuple[int, Any, Any]:
-    """(trials, sampler choice, seed) from the flags, falling back to the stored study's run record."""
-    from llmhw.search.samplers import choose
-    trials = args.trials if args.trials is not None else int(stored_run.get("trials") or default_trials)
-    sampler = args.sampler or stored_run.get("sampler") or "auto"
-    seed = args.seed if args.seed is not None else stored_run.get("seed")
-    batch = args.batch_size if args.batch_size is not None else stored_run.get("batch_size")
-    choice = choose(sampler, trials, batch)
-    return trials, choice, seed
-
-
-def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequence[str] | None,
-              stored_run: dict, console: Any = None, default_trials: int = 200) -> list[Plan]:
-    """Build and check every study of the command; raises on the first problem, writes nothing."""
-    from llmhw.evaluate import Problem
-    from llmhw.paths import STUDIES
-    from llmhw.study.storage import default_storage_url
-    from llmhw.search.setup import build_setup
-    plans: list[Plan] = []
-    names: set[str] = set()
-    multi = len(all_inputs) > 1
-    for i, inputs in enumerate(all_inputs):
-        setup = build_setup(inputs)
-        name = plan_name(args, inputs, setup, named[i] if named else None, multi)
-        if len(name) > STUDY_NAME_MAX + 24:
-            raise FlagError("--study", name, "gives a study name too long for a file name",
-                            f"at most {STUDY_NAME_MAX} characters (give a shorter --study)")
-        if name in names:
-            raise UsageError(f"two studies of this command would be named {name!r} (--workload lists a "
-                             "pair twice?)")
-        names.add(name)
-        url = args.storage or default_storage_url(name, STUDIES)
-        trials, choice, seed = run_options(args, stored_run, default_trials)
-        if choice.name == "grid":
-            setup.space.grid()
-        memory = None
-        if not named:   # a stored study's inputs were checked when it was made
-            where = (("--workload", "") if args.workload and args.workload.strip().lower() != "all"
-                     else (inputs.system.path, _eval_len_key(inputs)))
-            problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
-            memory = check_workload_fits(setup, problem, where, full=bool(getattr(args, "check", False)))
-        plans.append(Plan(inputs, setup, name, url, choice, seed, trials, memory))
-    return plans
-
-
-def report(plans: Sequence[Plan], console: Any) -> int:
+def report(search_plan: Any, console: Any) -> int:
     """``--check``: what would run, the size of each search space; nothing is run or written."""
     from llmhw.study.lock import sqlite_file
     from rich.markup import escape
 
     from llmhw.study.urls import redact
-    for plan in plans:
+    from llmhw.search.setup import objectives_given
+    for note in search_plan.notes:
+        console.print(note)
+    for plan in search_plan.studies:
         space = plan.setup.space
         size = space.size()
         db = sqlite_file(plan.url)
@@ -440,9 +377,11 @@ def report(plans: Sequence[Plan], console: Any) -> int:
         for d in space.dims:
             n = d.size()
             console.print(f"    {d.name}: " + ("continuous" if n is None else f"{n:,} values"), markup=False)
-        console.print(f"  objectives {', '.join(o.name for o in plan.setup.objectives)}; "
+        console.print(f"  objectives {', '.join(objectives_given(plan.setup))}; "
                       f"{len(plan.setup.constraints.names)} constraints; sampler {plan.choice.name}, "
                       f"batch {plan.choice.batch_size}, {plan.trials} trials")
+        for note in plan.setup.notes:
+            console.print(f"  {note}", markup=False)
         if plan.memory is not None:
             warn = plan.memory.fits == 0
             console.print(("  [yellow]warning:[/] " if warn else "  ") + plan.memory.line()

@@ -112,7 +112,7 @@ def report_cmd(data: Any, console: Console) -> None:
     bests = best_per_objective(data)
     bds = breakdowns(data, [n for _, n in bests])
     for r in report_renderables(data, counts(data), time_span(data), hv_history(data.df, data.objectives),
-                                bests, bds):
+                                bests, bds, width=console.width):
         console.print(r)
 
 
@@ -151,7 +151,7 @@ def compare_cmd(names: list[str], storage: str | None, export_dir: str | None, o
         raise UsageError(f"--compare: a study is named twice ({' '.join(names)})")
     result = compare(names, storage)
     outdir = Path(export_dir) if export_dir else outputs / ("compare-" + _safe("-".join(names)))
-    for r in result.renderables():
+    for r in result.renderables(console.width):
         console.print(r)
     files = write_compare(result, outdir)
     console.print(f"wrote {', '.join(p.name for p in files)} to {outdir}/")

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from llmhw.commands import add_flag
+from llmhw.commands.plan import DEFAULT_TRIALS, Flags, StudyPlan, build_plan
 from llmhw.errors import UsageError
-from llmhw.paths import DEFAULT_CONSTANTS, OUTPUTS, STUDIES, default_system_for
-
-DEFAULT_TRIALS = 200
-
-
+from llmhw.paths import DEFAULT_CONSTANTS, OUTPUTS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,90 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_check(g)
 
 
-def parse_workload(text: str | None, pairs: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], str | None]:
-    """The workloads to run and a note for the screen."""
-    if text is None:
-        return [pairs[0]], f"workload {pairs[0][0]}:{pairs[0][1]} (the system file's first eval_len pair; " \
-                           "--workload P:G or all to choose)"
-    if text.strip().lower() == "all":
-        return list(dict.fromkeys(pairs)), None
-    try:
-        a, b = text.split(":")
-        pair = (int(a), int(b))
-    except ValueError:
-        raise UsageError(f"--workload {text!r}: expected PREFILL:DECODE (e.g. 256:64) or all") from None
-    if pair[0] < 1 or pair[1] < 1:
-        raise UsageError(f"--workload {text!r}: lengths must be >= 1")
-    return [pair], None
-
-
-def _limits(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k, None) for k in ("max_ttft", "max_tpot", "max_power", "max_capex",
-                                                "min_throughput") if getattr(args, k, None) is not None}
-
-
-def _inputs_from_files(args: argparse.Namespace, console: Console) -> list:
-    from llmhw.config import resolve_model_path
-    from llmhw.search.overlay import load_space
-    from llmhw.search.space import eval_len_pairs
-    from llmhw.search.setup import InputText, StudyInputs, parse_model_text
-
-    space = load_space(args.space) if args.space else None
-    hw_path = args.hw or (space.base_hw if space else None)
-    if not hw_path:
-        raise UsageError("give --hw FILE (or --space FILE with a base, or --study NAME to resume a study)")
-    if not getattr(args, "model", None):
-        raise UsageError("give --model NAME_OR_FILE (e.g. --model gpt3)")
-    sys_path = args.sys or (space.base_sys if space else None)
-    if not sys_path:
-        sys_path, fell_back = default_system_for(hw_path)
-        console.print(f"system config: {sys_path}" + (" (no system file named after the hardware file)"
-                                                      if fell_back else ""))
-    model = InputText.read(resolve_model_path(args.model))
-    hw, system = InputText.read(hw_path), InputText.read(sys_path)
-    constants = InputText.read(args.constants or DEFAULT_CONSTANTS)
-    enqueue = InputText.read(args.enqueue) if args.enqueue else None
-    space_text = InputText(space.path, space.text) if space else None
-    from llmhw.config import load_yaml_text, validate_system
-    sys_raw = load_yaml_text(system.text, system.path)
-    validate_system(sys_raw, system.path)
-    pairs = eval_len_pairs(sys_raw, parse_model_text(model))
-    workloads, note = parse_workload(args.workload, pairs)
-    if note:
-        console.print(note)
-    from llmhw.search.objectives import DEFAULT_OBJECTIVES
-    objectives = tuple(s.strip() for s in (args.objectives or ",".join(DEFAULT_OBJECTIVES)).split(",") if s.strip())
-    return [StudyInputs(hw=hw, system=system, model=model, constants=constants, space=space_text,
-                        enqueue=enqueue, compat=args.compat, workload=w, mapping=args.mapping or "explicit",
-                        objectives=objectives, limits=_limits(args)) for w in workloads]
-
-
-def _stored(args: argparse.Namespace) -> tuple[Any, dict]:
-    """The StudyInputs and run record stored in ``--study NAME``."""
-    import optuna
-    from llmhw.study.storage import default_storage_url, open_storage
-    from llmhw.search.setup import ATTR, StudyInputs, check_study_name
-    name = check_study_name(args.study)
-    url = args.storage or default_storage_url(name, STUDIES)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        raise UsageError(f"no study {name!r}: {url[len('sqlite:///'):]} does not exist "
-                         "(give --hw and --model to start one)")
-    try:
-        study = optuna.load_study(study_name=name, storage=open_storage(url))
-    except KeyError:
-        raise UsageError(f"no study {name!r} in {url} (give --hw and --model to start one)") from None
-    meta = study.user_attrs.get(ATTR)
-    if not isinstance(meta, dict) or "identity" not in meta:
-        raise UsageError(f"study {name!r} in {url} was not made by llmhw (no stored inputs)")
-    try:
-        return StudyInputs.from_identity(meta["identity"]), dict(meta.get("run") or {})
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        version = (meta.get("run") or {}).get("tool_version") or study.user_attrs.get("tool_version")
-        raise UsageError(f"study {name!r} in {url} was made by llmhw {version or '(unknown version)'} and its "
-                         f"stored inputs cannot be read by this version ({type(exc).__name__}: {exc}); "
-                         "give --hw and --model to continue it with --force, or use another --study name") from None
-
-
 def run(args: argparse.Namespace) -> int:
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -161,84 +73,69 @@ def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     from llmhw.commands import check
-    check.validate_flags(args)   # every flag, before any file or storage is touched
-    stored_run: dict = {}
-    if args.study is not None and not args.hw and not args.space:
-        inputs, stored_run = _stored(args)
-        ignored = [f for f in ("model", "sys", "workload", "objectives", "enqueue", "mapping", "compat")
-                   if getattr(args, f, None)] + [f for f in _limits(args)]
-        if ignored:
-            console.print(f"[yellow]resuming from the stored inputs; ignoring --{', --'.join(ignored)} "
-                          "(give --hw too to use new inputs)[/]")
-        all_inputs = [inputs]
-        named = [args.study]
-    else:
-        all_inputs = _inputs_from_files(args, console)
-        named = None
-    plans = check.preflight(args, all_inputs, named, stored_run, console, DEFAULT_TRIALS)  # writes nothing
-    if getattr(args, "check", False):
-        return check.report(plans, console)
-    for plan in plans:
-        if plan.memory is not None and plan.memory.fits == 0:
-            console.print(f"[yellow]warning:[/] {plan.name}: {plan.memory.line()} — the search may find no "
+    plan = build_plan(args)   # every flag and input validated, every study built; writes nothing
+    if plan.flags.check:
+        return check.report(plan, console)
+    for note in plan.notes:
+        console.print(note)
+    for study in plan.studies:
+        if study.memory is not None and study.memory.fits == 0:
+            console.print(f"[yellow]warning:[/] {study.name}: {study.memory.line()} — the search may find no "
                           "feasible design")
     from llmhw.study.guard import guarded
     rc = 0
     with guarded(console) as guard:   # study locks, Ctrl-C/SIGTERM, storage failures as one line
-        for i, inputs in enumerate(all_inputs):
-            name = named[i] if named else None
-            rc = max(rc, _run_one(args, inputs, name, stored_run, console, multi=len(all_inputs) > 1))
+        for study in plan.studies:
+            rc = max(rc, _run_one(plan.flags, study, console))
             if guard.interrupted:
                 break
     return rc
 
 
-def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run: dict, console: Console,
-             multi: bool) -> int:
+def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     from llmhw.evaluate import Problem
-    from llmhw.search.output import print_front, write_csvs
-    from llmhw.search.runner import run_record_for
-    from llmhw.study.opening import open_study
-    from llmhw.commands.check import plan_name, run_options
-    from llmhw.study.storage import default_storage_url, trial_store
-    from llmhw.search.setup import build_setup, check_study_name
-
-    setup = build_setup(inputs)
-    name = check_study_name(plan_name(args, inputs, setup, name, multi))
-    url = args.storage or default_storage_url(name, STUDIES)
     from llmhw.outfiles import output_dir
-    outdir = output_dir(Path(args.outputs or OUTPUTS) / name)   # a file in the way: one line before any trial
-    trials, choice, seed = run_options(args, stored_run, DEFAULT_TRIALS)
-    if choice.name == "grid":
-        setup.space.grid()  # refuses ranges with a clear message before anything is written
-    from llmhw.study.workers import run_search, study_lock
-    jobs = 1 if getattr(args, "jobs", None) is None else args.jobs
-    if jobs < 1:
-        raise UsageError(f"--jobs must be >= 1, got {jobs}")
+    from llmhw.report.tables import print_front
+    from llmhw.search.output import write_csvs
+    from llmhw.search.runner import run_record_for
+    from llmhw.search.setup import objectives_given
     from llmhw.study.guard import current_guard
+    from llmhw.study.opening import StudyConflict, open_study
+    from llmhw.study.storage import trial_store
+    from llmhw.study.workers import run_search, study_lock
+
+    setup, name, url, choice, seed, trials, jobs = (plan.setup, plan.name, plan.url, plan.choice, plan.seed,
+                                                    plan.trials, plan.jobs)
+    outdir = output_dir(flags.outputs / name)   # a file in the way: one line before any trial
     guard = current_guard()
     guard.open(url, name, immediate=jobs > 1)  # one writing command per SQLite study; Ctrl-C/SIGTERM handling
     with study_lock(url), guard.critical():  # several processes may open/create a shared study at once
-        study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), args.force, console)
+        try:
+            study, created = open_study(setup, name, url, run_record_for(choice, seed, trials), flags.force,
+                                        console)
+        except StudyConflict as exc:
+            raise UsageError(f"{exc}; {_remedy(exc, name, setup)}") from None
     space = setup.space
     size = space.size()
     from llmhw.study.urls import redact
     console.print(f"[bold]study[/] {name} ({'new' if created else 'resumed'}) in {redact(url)}")
-    console.print(f"  model {setup.model_name}, workload {inputs.workload[0]}:{inputs.workload[1]}, "
-                  f"fidelity {setup.fidelity.compat}, mapping {inputs.mapping}"
+    console.print(f"  model {setup.model_name}, workload {plan.inputs.workload[0]}:{plan.inputs.workload[1]}, "
+                  f"fidelity {setup.fidelity.compat}, mapping {plan.inputs.mapping}"
                   + (" (fixed by the system's default_mapping)" if space.fixed_mapping else ""))
     console.print(f"  {len(space.dims)} dimensions ({', '.join(d.name for d in space.dims)}), "
                   f"{'continuous' if size is None else f'{size:,} points'}")
-    console.print(f"  objectives {', '.join(o.name + ('↓' if o.direction == 'minimize' else '↑') for o in setup.objectives)}; "
+    console.print(f"  objectives {', '.join(objectives_given(setup))}; "
                   f"{len(setup.constraints.names)} constraints; sampler {choice.name}"
                   + (f" (auto for {trials} trials)" if choice.requested == "auto" else "")
                   + f", batch {choice.batch_size}, seed {seed}")
+    for note in setup.notes:
+        console.print(f"  {note}", markup=False)
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
     if jobs > 1 and seed is not None:
         console.print(f"  --seed with --jobs {jobs}: worker i uses seed+i; a parallel run is not reproducible")
     t0 = time.perf_counter()
     res = guard.run(lambda: run_search(setup, study, url, name, choice, seed, trials, jobs=jobs, console=console,
-                                       progress=not args.no_progress, problem=problem), study)
+                                       progress=flags.progress, problem=problem), study)
     stored = res.trials or trial_store(study).read()
     df, front, tp, pp = write_csvs(stored, setup.objectives, outdir,
                                    study_note=f"the study is intact with {res.complete} COMPLETE trials; rerun "
@@ -264,3 +161,12 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     return 0
 
 
+def _remedy(conflict: Any, name: str, setup: Any) -> str:
+    """The flags that resolve a refused resume (the search layer names none), with a name that is free
+    of the conflict."""
+    from llmhw.search.setup import objectives_tag
+    tag = objectives_tag(setup.objectives)
+    other = f"{name}-{tag}" if tag and not name.endswith(tag) else f"{name}-2"
+    if conflict.forceable:
+        return f"use the same inputs, another study name (e.g. --study {other}), or --force"
+    return f"choose another study name, e.g. --study {other}"

@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 from llmhw.errors import ConfigError
+from llmhw.values import is_set
 
 from .expand import ASSOCIATED_KEY, expand
 from .ranges import RANGE_KEYS, is_range_mapping
@@ -411,10 +412,75 @@ class _Checker:
         if all(may_be_unset(k) for k in SIZING_KEYS):
             self._sizing_fail()
 
+    def memory_stacks(self, raw: dict) -> None:
+        """§6: a chip with HBM channels needs the package's ``hbm`` stack, a chip with 3D vaults its
+        ``mem_3d`` vault. Checked over every value the chip key can take: a missing stack would make
+        every such design fail to build (never a scored, merely infeasible design)."""
+        chip, package = raw.get("Chip"), raw.get("Package")
+        if not isinstance(chip, dict) or not isinstance(package, dict):
+            return
+        for count_key, stack_key, what in (("hbm_channels", "hbm", "an HBM stack"),
+                                           ("mem_3d_vaults", "mem_3d", "a 3D memory vault")):
+            largest = _largest(chip.get(count_key))
+            if largest is not None and largest > 0 and not _may_be_set(package.get(stack_key)):
+                self.fail(_join("Package", stack_key), f"missing, but Chip.{count_key} can be {largest:g}: a "
+                          f"chip with {count_key} > 0 needs {what} in its package (§6), every such design "
+                          "would fail to build", package.get(stack_key, _MISSING),
+                          f"a Package.{stack_key} entry, or Chip.{count_key}: 0")
+
+    def chip_mode(self, raw: dict) -> None:
+        """§3.1: a chip is given by (perf, sram) — mode A — or by (area, mac_ratio) — mode B."""
+        chip = raw.get("Chip")
+        if not isinstance(chip, dict):
+            return
+        mode_a = _may_be_set(chip.get("perf")) and "sram" in chip
+        mode_b = _may_be_set(chip.get("area")) and _may_be_set(chip.get("mac_ratio"))
+        if not (mode_a or mode_b):
+            self.fail("Chip", "defines neither perf and sram (mode A) nor area and mac_ratio (mode B) (§3.1): "
+                      "no design could be built", allowed="Chip.perf and Chip.sram, or Chip.area and Chip.mac_ratio")
+
+    def sub_system(self, system: dict) -> None:
+        """§14: with dynamic prefill (sub_sys_num_servers s < num_servers, no default_mapping), s must
+        divide num_servers. Checked when num_servers is given (not sized by kv_cache_ratio /
+        max_ctx_len_batch_1)."""
+        if (ASSOCIATED_KEY in system or _may_be_set(system.get("default_mapping"))
+                or _may_be_set(system.get("kv_cache_ratio")) or _may_be_set(system.get("max_ctx_len_batch_1"))):
+            return
+        subs, servers = system.get("sub_sys_num_servers"), system.get("num_servers")
+        subs = subs if isinstance(subs, list) else [subs]
+        servers = servers if isinstance(servers, list) else [servers]
+        for s in subs:
+            for ns in servers:
+                if isinstance(s, int) and isinstance(ns, int) and 0 < s < ns and ns % s:
+                    self.fail("sub_sys_num_servers", f"does not divide num_servers {ns} (dynamic prefill splits "
+                              "the system into equal sub-systems, §14): every such design would fail", s,
+                              "a divisor of every num_servers value it is smaller than, or a default_mapping")
+
     def _sizing_fail(self) -> None:
         self.fail("num_servers", "the system size is undetermined (in at least one combination none "
                   "of num_servers, max_tco, kv_cache_ratio, max_ctx_len_batch_1 is set, §11.2)",
                   allowed="set num_servers or max_tco, or size by kv_cache_ratio / max_ctx_len_batch_1")
+
+
+def _largest(value: Any) -> float | None:
+    """The largest number a key can take: a value, a list of alternatives, a range, {label: value}."""
+    if _is_number(value):
+        return value
+    if isinstance(value, dict):
+        values = [value["high"]] if is_range_mapping(value) and "high" in value else list(value.values())
+    elif isinstance(value, list):
+        values = value
+    else:
+        return None
+    numbers = [v for v in values if _is_number(v)]
+    return max(numbers) if numbers else None
+
+
+def _may_be_set(value: Any) -> bool:
+    """A section that is set (not missing, null or empty) in at least one alternative."""
+    if isinstance(value, list):
+        return any(is_set(v) for v in value)
+    return is_set(value)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -436,6 +502,8 @@ def validate_hardware(raw: dict, file: Any = None) -> None:
         checker.concrete(raw["Name"], HARDWARE_TOP.fields["Name"], "Name")
     for name, section in HARDWARE_SECTIONS.items():
         checker.expandable(raw[name], section, name)
+    checker.chip_mode(raw)
+    checker.memory_stacks(raw)
 
 
 def validate_constants(raw: dict, file: Any = None) -> None:
@@ -498,6 +566,7 @@ def validate_system(raw: dict, file: Any = None) -> None:
                      type(raw).__name__, "a YAML mapping")
     checker.expandable(raw, SYSTEM, "")
     checker.system_sizing(raw)
+    checker.sub_system(raw)
 
 
 def validate_measurements(raw: Any, file: Any = None) -> None:

@@ -1,14 +1,17 @@
 """``--compare A B ...``: the feasible fronts of several studies overlaid (e.g. two models, or
 SRAM-only vs HBM chiplets).
 
-The studies must optimise the same objectives (same names and directions; order may differ).
+The studies must optimise the same objectives (same names and directions; order may differ) for the
+same workload (prefill:decode lengths): a $/Mtoken of a 20:8 chat turn is no match for one of a 2048:64
+summary. Studies of different models are compared with a loud warning (which model serves a workload
+more cheaply is a fair question, but their designs are not alternatives for one job).
 The joint front is the feasible non-dominated set of the union of the studies' fronts; each study's
 hypervolume is measured on *common* bounds (the range of the feasible trials of all the studies,
 the search's normalisation otherwise), so the numbers compare across the studies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -30,11 +33,15 @@ class Comparison:
     objectives: list[Objective]
     joint: pd.DataFrame          # the studies' front designs, column 'study', 'joint_front'
     summary: list[dict]
+    warnings: list[str] = field(default_factory=list)
 
-    def renderables(self) -> list:
+    def renderables(self, width: int | None = None) -> list:
+        from rich.text import Text
+
         from .tables import compare_front_table, compare_summary_table
-        return [compare_summary_table(self.summary, len(self.objectives)),
-                compare_front_table(self.joint, self.objectives)]
+        return [*(Text(f"warning: {w}", style="bold yellow") for w in self.warnings),
+                compare_summary_table(self.summary, len(self.objectives)),
+                *compare_front_table(self.joint, self.objectives, width=width)]
 
 
 def check_objectives(studies: Sequence[StudyData]) -> list[Objective]:
@@ -49,10 +56,28 @@ def check_objectives(studies: Sequence[StudyData]) -> list[Objective]:
     return list(first.objectives)
 
 
+def workload_of(d: StudyData) -> str:
+    w = d.attrs.get("workload")
+    return f"{w.get('prefill_len')}:{w.get('decode_len')}" if isinstance(w, dict) else "?"
+
+
+def check_comparable(studies: Sequence[StudyData]) -> list[str]:
+    """Refuse studies of different workloads (one line showing each); a warning when the models differ."""
+    desc = "; ".join(f"{d.name}: {d.attrs.get('model') or '?'} at {workload_of(d)}" for d in studies)
+    if len({workload_of(d) for d in studies}) > 1:
+        raise UsageError(f"--compare needs studies of one workload, got different workloads ({desc}): "
+                         "their objective values measure different jobs")
+    if len({str(d.attrs.get("model")) for d in studies}) > 1:
+        return [f"the studies evaluate different models ({desc}): the fronts compare models serving one "
+                "workload, not alternative designs for one model"]
+    return []
+
+
 def compare(names: Sequence[str], storage: str | None = None, studies_dir: str | Path | None = None) -> Comparison:
     kw = {} if studies_dir is None else {"studies_dir": studies_dir}
     studies = [load_study_data(n, storage, **kw) for n in names]
     objectives = check_objectives(studies)
+    warnings = check_comparable(studies)
     cols = objective_columns(objectives)
     dirs = [o.direction for o in objectives]
     fronts = []
@@ -87,10 +112,11 @@ def compare(names: Sequence[str], storage: str | None = None, studies_dir: str |
         if lo is not None and not fd.empty:
             hv = hypervolume(losses(fd[cols].to_numpy(dtype=float), dirs), lo, hi)
         on = int(joint[(joint["study"] == d.name) & joint["joint_front"]].shape[0]) if not joint.empty else 0
-        summary.append({"study": d.name, "model": d.attrs.get("model", ""), "complete": len(comp),
+        summary.append({"study": d.name, "model": d.attrs.get("model", ""), "workload": workload_of(d),
+                        "complete": len(comp),
                         "feasible": int(comp["feasible"].sum()) if not comp.empty else 0,
                         "front_designs": len(fd), "hv": hv, "on_joint": on, "joint": n_joint})
-    return Comparison(studies, objectives, joint, summary)
+    return Comparison(studies, objectives, joint, summary, warnings)
 
 
 def compare_groups(c: Comparison) -> list[Group]:

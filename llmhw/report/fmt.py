@@ -79,10 +79,12 @@ def value(v: Any, unit: str = "") -> str:
         return f"${f:.4g}/token"
     if unit in ("W",):
         return _prefixed(f, "W")
-    if unit == "FLOP/s":
-        return _prefixed(f, "FLOP/s")
+    if unit in ("FLOP/s", "Hz", "bit/s"):
+        return _prefixed(f, unit)
     if unit == "bytes":
         return _prefixed(f, "B")
+    if unit == "bytes/s":
+        return _prefixed(f, "B/s")
     if unit in ("tokens/s", "tokens/s/chip"):
         suffix = " tok/s" + ("/chip" if unit.endswith("chip") else "")
         return (f"{f:,.0f}" if abs(f) >= 100 else f"{f:.4g}") + suffix
@@ -99,6 +101,20 @@ def value(v: Any, unit: str = "") -> str:
     if isinstance(v, int) or (f.is_integer() and abs(f) < 1e6):
         return f"{int(f):,}" if abs(f) >= 10000 else str(int(f))
     return g(f)
+
+
+#: units of the hardware and system keys that are search dimensions (the key's last part; SI, as in the inputs)
+DIM_UNITS = {
+    "perf": "FLOP/s", "sram": "bytes", "sram_bw": "bytes/s", "freq": "Hz", "area": "mm²", "other_area": "mm²",
+    "channel_bytes": "bytes", "bit_rate": "bit/s", "bandwidth_per_io": "bytes/s", "max_tco": "$",
+    "tdp_per_io": "W", "area_per_io": "mm²",
+}
+
+
+def dim(name: str, v: Any) -> str:
+    """A design dimension's value (``Chip.perf``, ``system.num_servers#i``) with its unit, if it has one."""
+    key = name.removesuffix("#i").rsplit(".", 1)[-1]
+    return value(v, DIM_UNITS.get(key, ""))
 
 
 def metric(name: str, v: Any) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pandas as pd
@@ -11,7 +12,6 @@ from rich.text import Text
 
 from llmhw.evaluate import METRICS
 from llmhw.search.objectives import Objective
-from llmhw.search.output import front_table
 from llmhw.study.urls import redact
 
 from . import fmt
@@ -20,6 +20,156 @@ from .data import StudyData, StudySummary
 from .summary import Counts, HVPoint, hv_max
 
 
+# ---------------------------------------------------------------------------------------- the front
+@dataclass(frozen=True)
+class Column:
+    """A table column: ``rank`` orders what is dropped first when the terminal is too narrow (highest
+    first, right to left); rank 0 is never dropped."""
+    header: str
+    cells: tuple
+    rank: int = 0
+    justify: str = "right"
+    style: str = ""
+
+
+def _header(name: str, width: int) -> str:
+    """``name`` broken after underscores into lines of at most ``width`` characters (when it can be)."""
+    lines, line = [], ""
+    for part in name.replace("_", "_\x00").split("\x00"):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join(lines + [line])
+
+
+def _cells_width(c: Column) -> int:
+    return max((len(str(x)) for x in c.cells), default=1)
+
+
+def _width(c: Column) -> int:
+    """The column's width in characters: its widest cell or header line (headers break at ``_``)."""
+    cells = _cells_width(c)
+    return max(cells, *(len(line) for line in _header(c.header, max(cells, 6)).splitlines()))
+
+
+def _fit(columns: Sequence[Column], width: int | None) -> tuple[list[Column], list[str]]:
+    """The columns that fit ``width`` characters (borders and padding included) and the headers dropped."""
+    kept, dropped = list(columns), []
+    while width is not None and sum(_width(c) + 3 for c in kept) + 1 > width:
+        candidates = [i for i, c in enumerate(kept) if c.rank > 0]
+        if not candidates:
+            break
+        worst = max(candidates, key=lambda i: (kept[i].rank, i))
+        dropped.insert(0, kept.pop(worst).header)
+    return kept, dropped
+
+
+def fitted_table(title: str, columns: Sequence[Column], width: int | None, styles: Sequence[str] = ()
+                 ) -> tuple[Table, list[str]]:
+    """A table of ``columns`` that fits ``width``: low-rank columns are dropped (returned) rather than cut."""
+    kept, dropped = _fit(columns, width)
+    t = Table(title=title, title_justify="left", title_style="bold")
+    n_rows = len(kept[0].cells) if kept else 0
+    for c in kept:
+        t.add_column(_header(c.header, max(_cells_width(c), 6)), justify=c.justify, style=c.style or None,
+                     no_wrap=True, min_width=_width(c))
+    for i in range(n_rows):
+        t.add_row(*[c.cells[i] for c in kept], style=styles[i] if i < len(styles) else None)
+    return t, dropped
+
+
+def dropped_note(dropped: Sequence[str], where: str) -> Text | None:
+    if not dropped:
+        return None
+    names = ", ".join(dropped)
+    return Text(f"not shown (terminal too narrow): {names}; every column is in {where}", style="dim")
+
+
+def short_dim(name: str) -> str:
+    """A column label: the dimension path without its section and index suffix."""
+    name = name.removesuffix("#i")
+    head, _, rest = name.partition(".")
+    return rest if head in ("Chip", "Package", "Server", "system") and rest else name
+
+
+def varying_dims(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith("dim.") and df[c].astype(str).nunique() > 1]
+
+
+#: the mapping the evaluator applied (chosen by ``--mapping best``, clipped in explicit mode), stored in
+#: each trial's ``design`` attribute
+MAPPING_KEYS = ("t", "p", "micro_batch", "prefill_micro_batch")
+
+
+def design_columns(df: pd.DataFrame) -> list[str]:
+    """The columns that describe a design: the dimensions that vary, then the mapping that was applied
+    (``design.t``, ``design.p``, the micro-batches) in place of the sampled mapping dimensions."""
+    dims = varying_dims(df) or [c for c in df.columns if c.startswith("dim.")][:6]
+    mapping = [f"design.{k}" for k in MAPPING_KEYS if f"design.{k}" in df.columns]
+    if mapping:
+        dims = [c for c in dims if c[4:] not in MAPPING_KEYS]
+    return dims + mapping
+
+
+def _design_column(df_col: str, cells) -> Column:
+    name = df_col.split(".", 1)[1]
+    return Column(short_dim(name), cells(lambda r: fmt.dim(name, r.get(df_col))), rank=1)
+
+
+def _objective_header(o: Objective) -> str:
+    return f"{o.name} {fmt.arrow(o.direction)}"
+
+
+def front_table(df: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Objective], title: str,
+                max_rows: int = 25, width: int | None = None) -> tuple[Table, list[str]]:
+    """The feasible Pareto front (deduplicated by design) plus the reference designs, fitted to ``width``.
+
+    Rank: trial number and objectives are always shown; then the design dimensions; the other metrics
+    (TTFT, power, capex, chips) are dropped first."""
+    dims = design_columns(df)
+    shown = front.drop_duplicates(subset=dims + [f"objective.{o.name}" for o in objectives]).head(max_rows)
+    refs = df[df["reference"].astype(str) != ""] if "reference" in df else df.iloc[0:0]
+    extra = [m for m in ("ttft_s", "power_w", "capex_usd", "num_chips")
+             if m in df.columns and m not in {o.name for o in objectives}]
+    more = len(front.drop_duplicates(subset=dims + [f"objective.{o.name}" for o in objectives])) > max_rows
+    rows = [r for _, r in shown.iterrows()] + [r for _, r in refs.iterrows()]
+    numbers = [str(r["number"]) for _, r in shown.iterrows()] + (["…"] if more else []) + [
+        f"{r['number']} ref:{r['reference']}" + ("" if r["feasible"] else " (infeasible)") for _, r in refs.iterrows()]
+
+    def cells(get) -> tuple:
+        out = [get(r) for r in rows[:len(shown)]] + ([""] if more else []) + [get(r) for r in rows[len(shown):]]
+        return tuple(out)
+
+    def objective(o: Objective):
+        return lambda r: fmt.metric(o.name, r.get(o.name, r.get(f"objective.{o.name}")))
+
+    columns = [Column("#", tuple(numbers))]
+    columns += [Column(_objective_header(o), cells(objective(o)), style="bold") for o in objectives]
+    columns += [_design_column(c, cells) for c in dims]
+    columns += [Column(m, cells(lambda r, m=m: fmt.metric(m, r.get(m))), rank=2) for m in extra]
+    styles = [""] * (len(shown) + more) + ["cyan"] * len(refs)
+    return fitted_table(title, columns, width, styles)
+
+
+def print_front(console: Any, df: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Objective],
+                title: str) -> None:
+    """The search's closing table, fitted to the console."""
+    if front.empty:
+        console.print("[yellow]no feasible trial yet: the Pareto front is empty[/]")
+        reasons = df["reasons"].dropna().astype(str) if "reasons" in df else pd.Series([], dtype=str)
+        if len(reasons):
+            top = reasons.str.split("; ").explode().value_counts().head(3)
+            console.print("most frequent reasons: " + "; ".join(f"{r} ({n}×)" for r, n in top.items()),
+                          markup=False)
+    table, dropped = front_table(df, front, objectives, title, width=console.width)
+    console.print(table)
+    note = dropped_note(dropped, "pareto.csv")
+    if note is not None:
+        console.print(note)
+
+
+# ---------------------------------------------------------------------------------------- --report
 def _kv_table(title: str | None = None) -> Table:
     t = Table(title=title, show_header=False, box=None, padding=(0, 2, 0, 0), title_justify="left",
               title_style="bold")
@@ -146,22 +296,24 @@ def hv_table(points: Sequence[HVPoint], k: int) -> Table:
     return t
 
 
-def pareto_table(data: StudyData, max_rows: int = 30) -> Table:
-    """The feasible front, one row per design, and the reference designs (as the search prints it)."""
-    t = front_table(data.df, data.front, data.objectives,
-                    f"Pareto front of {data.name} (feasible, one row per design)", max_rows=max_rows)
-    t.title_justify = "left"
-    t.title_style = "bold"
-    return t
+def pareto_table(data: StudyData, max_rows: int = 30, width: int | None = None) -> list:
+    """The feasible front, one row per design, and the reference designs (as the search prints it),
+    fitted to ``width``, with a note naming the columns left out."""
+    t, dropped = front_table(data.df, data.front, data.objectives,
+                             f"Pareto front of {data.name} (feasible, one row per design)", max_rows=max_rows,
+                             width=width)
+    note = dropped_note(dropped, "pareto.csv (--export DIR)")
+    return [t] + ([note] if note is not None else [])
 
 
 def breakdown_table(bests: Sequence[tuple[Objective, int]], bds: Sequence[Breakdown]) -> Table:
     """One column per objective: the best feasible design for it, broken down."""
     t = Table(title="Best design per objective (feasible)", title_justify="left", title_style="bold",
               show_lines=False)
-    t.add_column("", no_wrap=True)
+    t.add_column("")                        # labels wrap when the terminal is narrow; values never do
     for (o, n), b in zip(bests, bds):
-        t.add_column(f"best {o.name} {fmt.arrow(o.direction)}\ntrial #{n}", justify="right")
+        t.add_column(_header(f"best {o.name} {fmt.arrow(o.direction)}", 16) + f"\ntrial #{n}", justify="right",
+                     no_wrap=True)
     rows: list[tuple[str, str, str, str]] = []
     seen: set[str] = set()
     for b in bds:
@@ -222,7 +374,7 @@ def breakdown_notes(bds: Sequence[Breakdown]) -> Text:
 
 def report_renderables(data: StudyData, counts: Counts, span: tuple | None, hv: Sequence[HVPoint],
                        bests: Sequence[tuple[Objective, int]], bds: Sequence[Breakdown],
-                       max_rows: int = 30) -> list:
+                       max_rows: int = 30, width: int | None = None) -> list:
     out: list = [Text(f"Study {data.name}", style="bold underline"), inputs_table(data), Text(""),
                  trials_table(counts, span, data.is_llmhw), Text("")]
     if hv:
@@ -230,7 +382,7 @@ def report_renderables(data: StudyData, counts: Counts, span: tuple | None, hv: 
     if data.front.empty:
         out.append(Text("no feasible trial: the Pareto front is empty", style="yellow"))
     else:
-        out.append(pareto_table(data, max_rows))
+        out += pareto_table(data, max_rows, width)
         n_designs = counts.front_designs
         if n_designs > max_rows:
             out.append(Text(f"… {n_designs - max_rows} more designs in pareto.csv (--export DIR)", style="dim"))
@@ -264,36 +416,37 @@ def list_table(rows: Sequence[StudySummary], where: str) -> Table:
 def compare_summary_table(rows: Sequence[dict], k: int) -> Table:
     t = Table(title=f"Studies compared (hypervolume on common bounds, reference point 1.1; max {hv_max(k):.4g})",
               title_justify="left", title_style="bold")
-    for col in ("study", "model", "trials", "feasible", "front designs", "HV (common bounds)",
+    for col in ("study", "model", "workload", "trials", "feasible", "front designs", "HV (common bounds)",
                 "designs on the joint front"):
         t.add_column(col, justify="left" if col in ("study", "model") else "right")
     for r in rows:
-        t.add_row(r["study"], r.get("model") or "-", f"{r['complete']:,}", f"{r['feasible']:,}",
+        t.add_row(r["study"], r.get("model") or "-", r.get("workload") or "-", f"{r['complete']:,}", f"{r['feasible']:,}",
                   f"{r['front_designs']:,}", f"{r['hv']:.4f}", f"{r['on_joint']:,} of {r['joint']:,}")
     return t
 
 
-def compare_front_table(joint: pd.DataFrame, objectives: Sequence[Objective], max_rows: int = 40) -> Table:
-    """The fronts of several studies in one table (one row per design), the joint front marked."""
-    t = Table(title="Fronts overlaid (feasible, one row per design; ★ = on the joint front)",
-              title_justify="left", title_style="bold")
-    t.add_column("study")
-    t.add_column("#", justify="right")
-    t.add_column("★", justify="center")
-    dims = [c for c in joint.columns if c.startswith("dim.") and joint[c].astype(str).nunique() > 1]
-    for c in dims:
-        t.add_column(_short_dim(c[4:]), justify="right")
-    for o in objectives:
-        t.add_column(f"{o.name} {fmt.arrow(o.direction)}", justify="right", style="bold")
+def compare_front_table(joint: pd.DataFrame, objectives: Sequence[Objective], max_rows: int = 40,
+                        width: int | None = None) -> list:
+    """The fronts of several studies in one table (one row per design), the joint front marked; fitted to
+    ``width`` (the design dimensions go first, right to left), with a note naming the columns left out."""
+    dims = design_columns(joint)
     shown = joint.head(max_rows)
-    for _, r in shown.iterrows():
-        t.add_row(str(r["study"]), str(r["number"]), "★" if r["joint_front"] else "",
-                  *[fmt.value(r.get(c)) for c in dims],
-                  *[fmt.metric(o.name, r.get(f"objective.{o.name}")) for o in objectives],
-                  style="" if r["joint_front"] else "dim")
-    if len(joint) > max_rows:
-        t.add_row("…", *[""] * (2 + len(dims) + len(objectives)))
-    return t
+    more = len(joint) > max_rows
+
+    def cells(get, more_cell: str = "") -> tuple:
+        return tuple(get(r) for _, r in shown.iterrows()) + ((more_cell,) if more else ())
+
+    columns = [Column("study", cells(lambda r: str(r["study"]), "…"), justify="left"),
+               Column("#", cells(lambda r: str(r["number"]))),
+               Column("★", cells(lambda r: "★" if r["joint_front"] else ""))]
+    columns += [Column(_objective_header(o), cells(lambda r, o=o: fmt.metric(o.name, r.get(f"objective.{o.name}"))),
+                       style="bold") for o in objectives]
+    columns += [_design_column(c, cells) for c in dims]
+    styles = ["" if r["joint_front"] else "dim" for _, r in shown.iterrows()] + [""] * more
+    t, dropped = fitted_table("Fronts overlaid (feasible, one row per design; ★ = on the joint front)", columns,
+                              width, styles)
+    note = dropped_note(dropped, "compare.csv")
+    return [t] + ([note] if note is not None else [])
 
 
 def group(renderables: list) -> Group:

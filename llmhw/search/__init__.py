@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from .constraints import USER_LIMITS, ConstraintSet, Limit, parse_limits
 from .objectives import DEFAULT_OBJECTIVES, Objective, parse_objectives
-from .output import pareto_frame, print_front, trials_frame, write_csvs
+from .output import pareto_frame, trials_frame, write_csvs
 from .overlay import SpaceFile, load_space, merge
 from .pareto import front_mask, hypervolume, losses
 from .runner import Runner, RunResult, RunStats, run_record_for
@@ -43,5 +43,5 @@ __all__ = [
     "StudyInputs", "USER_LIMITS", "build_setup", "choose", "eval_len_pairs",
     "front_mask", "hypervolume", "load_space", "losses", "make_sampler", "merge",
     "parse_limits", "parse_objectives", "pareto_frame", "pipeline_candidates",
-    "print_front", "run_record_for", "study_name", "trials_frame", "write_csvs",
+    "run_record_for", "study_name", "trials_frame", "write_csvs",
 ]

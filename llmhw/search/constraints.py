@@ -61,7 +61,7 @@ def parse_limits(values: Mapping[str, float | None]) -> list[Limit]:
             continue
         v = float(v)
         if not math.isfinite(v) or v < 0:
-            raise UsageError(f"--{flag.replace('_', '-')} must be a finite number >= 0, got {v}")
+            raise UsageError(f"limit {flag} must be a finite number >= 0, got {v}")
         out.append(Limit(flag, metric, kind, v, name))
     return out
 

@@ -92,12 +92,12 @@ def parse_objectives(spec: str | Sequence[str] | None) -> list[Objective]:
     else:
         names = list(spec)
     if not names:
-        raise UsageError("--objectives needs at least one metric name")
+        raise UsageError("no objective given (at least one metric name is needed)")
     out: list[Objective] = []
     for n in names:
         m = resolve(n, table)
         if any(o.name == m for o in out):
-            raise UsageError(f"objective {m!r} given twice in --objectives")
+            raise UsageError(f"objective {m!r} given twice")
         direction, unit = table[m][0], table[m][1]
         if direction not in ("minimize", "maximize"):
             raise UsageError(f"metric {m!r} has no direction ({direction!r}); it cannot be an objective")

@@ -1,4 +1,4 @@
-"""Search outputs: trials.csv, pareto.csv (pandas) and the rich table of the feasible Pareto front.
+"""Search outputs: trials.csv and pareto.csv (pandas); the tables people read are in :mod:`llmhw.report.tables`.
 
 ``trials.csv``: one row per stored trial — number, state, feasible, reference, the objective values,
 the decoded dimension values (``dim.<name>``), every metric, every violation amount
@@ -12,11 +12,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
-from rich.console import Console
-from rich.table import Table
 
 from .objectives import Objective
 from .pareto import front_mask, losses
@@ -84,74 +81,6 @@ def write_csvs(trials: Sequence[FrozenTrial], objectives: Sequence[Objective], o
         df.to_csv(tmp / "trials.csv", index=False)
         front.to_csv(tmp / "pareto.csv", index=False)
     return df, front, outdir / "trials.csv", outdir / "pareto.csv"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        if math.isnan(v):
-            return "-"
-        a = abs(v)
-        if a != 0 and (a >= 1e6 or a < 1e-3):
-            return f"{v:.3g}"
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _short(name: str) -> str:
-    """A column label: the dimension path without its section and index suffix."""
-    name = name.removesuffix("#i")
-    return name.split(".", 1)[1] if name.split(".", 1)[0] in ("Chip", "Package", "Server", "system") else name
-
-
-def varying_dims(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c.startswith("dim.") and df[c].astype(str).nunique() > 1]
-
-
-def front_table(df: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[Objective],
-                title: str, max_rows: int = 25) -> Table:
-    """The feasible Pareto front (deduplicated by design) plus the reference designs."""
-    dims = varying_dims(df) or [c for c in df.columns if c.startswith("dim.")][:6]
-    shown = front.drop_duplicates(subset=dims + [f"objective.{o.name}" for o in objectives])
-    refs = df[df["reference"].astype(str) != ""] if "reference" in df else df.iloc[0:0]
-    extra = [m for m in ("ttft_s", "power_w", "capex_usd", "num_chips")
-             if m in df.columns and m not in {o.name for o in objectives}]
-    table = Table(title=title, show_lines=False)
-    table.add_column("#", justify="right", no_wrap=True)
-    for c in dims:
-        table.add_column(_short(c[4:]), justify="right")
-    for o in objectives:
-        table.add_column(f"{o.name} ({'↓' if o.direction == 'minimize' else '↑'})", justify="right",
-                         style="bold")
-    for m in extra:
-        table.add_column(m, justify="right")
-    for _, row in shown.head(max_rows).iterrows():
-        table.add_row(str(row["number"]), *[_fmt(row.get(c)) for c in dims],
-                      *[_fmt(row.get(o.name, row.get(f"objective.{o.name}"))) for o in objectives],
-                      *[_fmt(row.get(m)) for m in extra])
-    if len(shown) > max_rows:
-        table.add_row("…", *[""] * (len(dims) + len(objectives) + len(extra)))
-    for _, row in refs.iterrows():
-        label = f"{row['number']} ref:{row['reference']}" + ("" if row["feasible"] else " (infeasible)")
-        table.add_row(label, *[_fmt(row.get(c)) for c in dims],
-                      *[_fmt(row.get(o.name, row.get(f"objective.{o.name}"))) for o in objectives],
-                      *[_fmt(row.get(m)) for m in extra], style="cyan")
-    return table
-
-
-def print_front(console: Console, df: pd.DataFrame, front: pd.DataFrame,
-                objectives: Sequence[Objective], title: str) -> None:
-    if front.empty:
-        console.print("[yellow]no feasible trial yet: the Pareto front is empty[/]")
-        reasons = df["reasons"].dropna().astype(str) if "reasons" in df else pd.Series([], dtype=str)
-        if len(reasons):
-            top = reasons.str.split("; ").explode().value_counts().head(3)
-            console.print("most frequent reasons: " + "; ".join(f"{r} ({n}×)" for r, n in top.items()),
-                          markup=False)
-    console.print(front_table(df, front, objectives, title))
 
 
 def complete_trials(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:

@@ -91,7 +91,7 @@ class Runner:
                  progress: bool = True, label: str = "search", ask_size: int | None = None,
                  enqueue: bool = True, requeue: Sequence[dict] = (), peers: int = 1):
         if trials < 1:
-            raise UsageError(f"--trials must be >= 1, got {trials}")
+            raise ValueError(f"a study budget must be >= 1 trial, got {trials}")
         self.setup = setup
         self.problem = problem
         self.study = study

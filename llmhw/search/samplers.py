@@ -73,7 +73,7 @@ def choose(name: str, trials: int, batch_size: int | None) -> SamplerChoice:
         raise UsageError("sampler 'gp' needs PyTorch, which is not installed "
                          "(pip install torch, CPU wheel); use tpe, nsga2 or auto instead")
     if batch_size is not None and batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+        raise UsageError(f"batch size must be >= 1, got {batch_size}")
     return SamplerChoice(key, real, batch_size or default_batch_size(real))
 
 

@@ -4,7 +4,7 @@ A study is self-describing: its user attributes hold the full text of every inpu
 system, model, constants, space overlay, enqueued designs), the fidelity mode, workload, mapping
 mode, objectives, constraints, the space, the sampler and the tool version — so
 ``search.py --study NAME`` rebuilds everything from the study alone. Resuming with inputs that differ
-from the stored ones is refused with the differences shown (``--force`` overrides).
+from the stored ones is refused with the differences shown (unless forced).
 
 Stored study user attributes (JSON):
 
@@ -20,7 +20,7 @@ import difflib
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import optuna
 
@@ -32,9 +32,9 @@ from llmhw.errors import ConfigError, UsageError
 from llmhw.fidelity import DEFAULT_COMPAT, Fidelity
 
 from .constraints import ConstraintSet, parse_limits
-from .objectives import Objective, parse_objectives
+from .objectives import DEFAULT_OBJECTIVES, Objective, parse_objectives
 from .overlay import SpaceFile, apply, parse_space_text
-from .space import SearchSpace
+from .space import MAPPING, SearchSpace
 
 ATTR = "llmhw"
 
@@ -95,6 +95,7 @@ class Setup:
     constraints: ConstraintSet
     space_file: SpaceFile | None
     references: list[tuple[str, dict]]  # enqueued designs (name, params)
+    notes: tuple[str, ...] = ()         # said on the run's header and by --check
 
     @property
     def directions(self) -> list[str]:
@@ -136,15 +137,22 @@ def build_setup(inputs: StudyInputs) -> Setup:
                         best_for=objectives[0].name,
                         file=space_file.path if space_file else inputs.hw.path)
     constraints = ConstraintSet(parse_limits(inputs.limits))
-    references = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else []
+    references, ignored = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else ([], ())
+    notes = (f"mapping {inputs.mapping}: the reference designs' {', '.join(ignored)} are ignored (the mapping "
+             "is not a dimension of this space)",) if ignored else ()
     hw = HardwareConfig(path=inputs.hw.path, text=inputs.hw.text, raw=hw_o)
     system = SystemConfig(path=inputs.system.path, text=inputs.system.text, raw=sys_o)
     return Setup(inputs, hw, system, model, constants, fidelity, space, objectives, constraints,
-                 space_file, references)
+                 space_file, references, notes)
 
 
-def parse_enqueue(enq: InputText, space: SearchSpace) -> list[tuple[str, dict]]:
-    """Known designs from ``--enqueue FILE.yaml``::
+#: mapping keys a reference design may give (as for the explicit mapping)
+ENQUEUE_MAPPING_KEYS = ("p", "micro_batch", "prefill_micro_batch")
+
+
+def parse_enqueue(enq: InputText, space: SearchSpace) -> tuple[list[tuple[str, dict]], tuple[str, ...]]:
+    """Known designs from ``--enqueue FILE.yaml`` and the mapping keys ignored (not dimensions of the space:
+    the evaluator chooses the mapping, or the system fixes it)::
 
         designs:
           - name: tpuv5p
@@ -156,35 +164,62 @@ def parse_enqueue(enq: InputText, space: SearchSpace) -> list[tuple[str, dict]]:
     if not isinstance(designs, list) or not designs:
         raise ConfigError(enq.path, "designs", designs, problem="missing or empty",
                           allowed="a list of {name, values} mappings")
-    out = []
+    mapping_dims = {d.path[0] for d in space.dims if d.section == MAPPING}
+    out, ignored = [], []
     for i, d in enumerate(designs):
         where = f"designs[{i}]"
         if not isinstance(d, dict) or not isinstance(d.get("values"), dict):
             raise ConfigError(enq.path, where, d, problem="each design needs a 'values' mapping",
                               allowed="{name: ..., values: {dimension: value}}")
         name = str(d.get("name") or f"design{i}")
-        params = space.encode(d["values"], file=enq.path)
-        out.append((name, params))
-    return out
+        values = dict(d["values"])
+        for key in ENQUEUE_MAPPING_KEYS:
+            if key in values and key not in mapping_dims:
+                del values[key]
+                ignored.append(key)
+        out.append((name, space.encode(values, file=enq.path)))
+    return out, tuple(dict.fromkeys(ignored))
 
 
 _NAME_RE = re.compile(r"[^A-Za-z0-9_.+=-]+")
 
 
-def study_name(inputs: StudyInputs, model_name: str) -> str:
-    """``<hw stem>[+<space stem>]-<model>-<P>x<G>[-best]`` (file-name safe)."""
+def objectives_tag(objectives: Sequence[Objective]) -> str:
+    """The objectives as a name part (``tco_per_mtoken_usd+ttft_s``); empty for the default objectives."""
+    names = [o.name for o in objectives]
+    default = [o.name for o in parse_objectives(list(DEFAULT_OBJECTIVES))]
+    return "" if names == default else "+".join(names)
+
+
+def study_name(inputs: StudyInputs, model_name: str, objectives: Sequence[Objective] = ()) -> str:
+    """``<hw stem>[+<space stem>]-<model>-<P>x<G>[-best][-<objectives>]`` (file-name safe); the objectives
+    part is left out for the default objectives."""
     name = Path(inputs.hw.path).stem
     if inputs.space:
         name += "+" + Path(inputs.space.path).stem
     name += f"-{model_name}-{inputs.workload[0]}x{inputs.workload[1]}"
     if inputs.mapping == "best":
         name += "-best"
+    tag = objectives_tag(objectives) if objectives else ""
+    if tag:
+        name += "-" + tag
     return _NAME_RE.sub("_", name)
+
+
+def objectives_given(setup: "Setup") -> list[str]:
+    """Each objective as ``name↓``, with the name it was given as when that differs (an alias or prefix)."""
+    out = []
+    default = tuple(setup.inputs.objectives) == tuple(DEFAULT_OBJECTIVES)   # not given: nothing to say
+    for given, o in zip(setup.inputs.objectives, setup.objectives):
+        arrow = "↓" if o.direction == "minimize" else "↑"
+        out.append(f"{o.name}{arrow}" + (f" (given as {given.strip()!r})" if given.strip() != o.name and not default
+                                         else ""))
+    return out
 
 
 def check_study_name(name: str) -> str:
     if not name or _NAME_RE.search(name) or name.startswith("."):
-        raise UsageError(f"--study {name!r}: use letters, digits and . _ + = - only")
+        raise UsageError(f"study name {name!r}: use letters, digits and . _ + = - only")
     return name
 
 

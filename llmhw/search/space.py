@@ -316,7 +316,7 @@ class SearchSpace:
                  workload: tuple[int, int], mapping: str = "explicit",
                  best_for: str = "tco_per_mtoken_usd", file: Any = None):
         if mapping not in MAPPING_MODES:
-            raise UsageError(f"--mapping must be one of {', '.join(MAPPING_MODES)}, got {mapping!r}")
+            raise UsageError(f"mapping mode must be one of {', '.join(MAPPING_MODES)}, got {mapping!r}")
         self.mapping = mapping
         self.best_for = best_for
         self.workload = (int(workload[0]), int(workload[1]))

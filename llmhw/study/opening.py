@@ -14,16 +14,26 @@ from llmhw.errors import UsageError
 from llmhw.search.setup import ATTR, Setup, identity_diff, stored_identity, study_attrs
 
 from .storage import open_storage
+from .urls import redact
 
 
-class InputsChanged(UsageError):
-    """Resuming a study with inputs that differ from the stored ones (without --force)."""
+class StudyConflict(UsageError):
+    """The stored study cannot be continued with this setup. ``forceable``: a forced resume may continue it
+    (the command line adds how: the search layer names no flag)."""
+
+    def __init__(self, message: str, forceable: bool = False):
+        self.forceable = forceable
+        super().__init__(message)
+
+
+class InputsChanged(StudyConflict):
+    """Resuming a study with inputs that differ from the stored ones (without force)."""
 
     def __init__(self, name: str, diff: list[str]):
         self.diff = diff
         n = sum(1 for line in diff if not line.startswith(" ")) or len(diff)  # entries, not diff lines
-        super().__init__(f"study {name!r} was made with different inputs ({n} difference(s) "
-                         "shown above); use the same inputs, another --study name, or --force")
+        super().__init__(f"study {name!r} was made with different inputs ({n} difference(s) shown above)",
+                         forceable=True)
 
 
 def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool = False,
@@ -42,12 +52,11 @@ def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool
         _initialise(study, setup, run)  # a run killed while creating it: finish the creation
         return study, True
     if stored is None:
-        raise UsageError(f"study {name!r} in {storage_url} was not made by llmhw (no '{ATTR}' attrs); "
-                         "choose another --study name")
+        raise StudyConflict(f"study {name!r} in {redact(storage_url)} was not made by llmhw (no '{ATTR}' attrs)")
     diff = identity_diff(stored, current)
     if [d.name.lower() for d in study.directions] != setup.directions:
-        raise UsageError(f"study {name!r} optimises {len(study.directions)} objective(s) with other "
-                         "directions; objectives cannot change within a study: choose another --study name")
+        raise StudyConflict(f"study {name!r} optimises {len(study.directions)} objective(s) with other "
+                            "directions; objectives cannot change within a study")
     meta = dict(study.user_attrs.get(ATTR) or {})
     history = list(meta.get("history") or [])
     other = _other_version(study, meta)
@@ -55,10 +64,10 @@ def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool
         note = (f"study {name!r} was last written by llmhw {other}, this is llmhw {__version__}: its trials were "
                 "scored by that version's evaluator and would be mixed with new ones in one front")
         if not force:
-            raise UsageError(note + "; use --force to continue it with this version, or another --study name")
+            raise StudyConflict(note, forceable=True)
         if console is not None:
-            console.print(f"[yellow]{note} (--force)[/]")
-        history.append({"event": f"resumed by llmhw {__version__}, last written by llmhw {other} (--force)"})
+            console.print(f"[yellow]{note} (forced)[/]")
+        history.append({"event": f"resumed by llmhw {__version__}, last written by llmhw {other} (forced)"})
     if diff:
         if console is not None:
             console.print(f"[bold red]study {name!r}: the inputs differ from the stored ones:[/]")
@@ -66,7 +75,7 @@ def open_study(setup: Setup, name: str, storage_url: str, run: dict, force: bool
                 console.print("  " + line, markup=False, highlight=False)
         if not force:
             raise InputsChanged(name, diff)
-        history.append({"event": "resumed with changed inputs (--force)", "previous": stored,
+        history.append({"event": "resumed with changed inputs (forced)", "previous": stored,
                         "run": run})
         for key, value in study_attrs(setup, run).items():
             if key != ATTR:

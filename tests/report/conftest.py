@@ -31,7 +31,7 @@ def run_cli(args: list[str]) -> int:
 
 def search_args(study: str, model: str = "gpt3", trials: int = 60, *extra: str) -> list[str]:
     return ["--hw", str(HW), "--sys", str(SYS), "--constants", str(CONSTANTS),
-            "--model", str(MODELS / f"{model}.yaml"), "--trials", str(trials), "--seed", "1",
+            "--model", str(MODELS / f"{model}.yaml"), "--trials", str(trials), "--seed", "1", "--workload", "20:8",
             "--study", study, "--no-progress", *extra]
 
 

@@ -81,3 +81,26 @@ def test_compare_needs_the_same_objectives(in_studies, capsys):
 def test_compare_needs_two_studies(in_studies, capsys):
     assert run_cli(["--compare", "tiny"]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_compare_refuses_studies_of_different_workloads(tmp_path, monkeypatch, capsys):
+    """$/Mtoken of a 20:8 chat turn next to a 2048:64 summary is no comparison (issue 15 #13)."""
+    from .conftest import search_args
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(search_args("short", "gpt3", 6, "--workload", "20:8")) == 0
+    assert run_cli(search_args("long", "gpt3", 6, "--workload", "128:8")) == 0
+    capsys.readouterr()
+    assert run_cli(["--compare", "short", "long"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "different workloads" in err and "short: gpt3 at 20:8" in err and "long: gpt3 at 128:8" in err, err
+    assert not list((tmp_path / "outputs").glob("compare-*"))
+
+
+def test_compare_warns_loudly_when_the_models_differ(in_studies, capsys):
+    assert run_cli(["--compare", "tiny", "tiny-llama"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: the studies evaluate different models" in out, out
+    assert "tiny: gpt3 at" in out and "tiny-llama: llama2 at" in out, out
+    header = next(line for line in out.splitlines() if "study" in line and "model" in line)
+    assert "workload" in header, out

@@ -19,7 +19,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmhw.commands import check
+from llmhw.commands.plan import Flags, plan_studies
 from llmhw.config import load_yaml_text, validate_constants, validate_hardware, validate_model, validate_system
 from llmhw.config.loader import NumberSafeLoader
 from llmhw.errors import LlmhwError
@@ -133,7 +133,7 @@ def pipeline(texts: dict[str, tuple[str, str]]) -> None:
     inputs = StudyInputs(hw=it["hw"], system=it["system"], model=it["model"], constants=it["constants"],
                          space=it.get("space"), enqueue=it.get("enqueue"), compat=None, workload=pairs[0],
                          mapping="explicit", objectives=("tco_per_mtoken", "tpot", "throughput"))
-    check.preflight(_args(), [inputs], None, {})
+    plan_studies(Flags.from_args(_args()), [inputs], None, {})
 
 
 @settings(max_examples=examples(80))

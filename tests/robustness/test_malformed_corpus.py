@@ -190,6 +190,15 @@ CASES = [
     hw_case("hw-duplicate-list-entries", _set("Chip.sram", [100e6, 300e6, 100e6]),
             ("Chip.sram[2]", "duplicate alternative")),
     hw_case("hw-core-area-ratio-above-1", _set("Chip.core_area_ratio", 1.5), ("Chip.core_area_ratio", "(0, 1]")),
+    # structural cross-references (issue 15 #10): refused before the first trial, by --check too
+    hw_case("hw-hbm-channels-without-hbm", _del("Package.hbm"), ("Package.hbm", "Chip.hbm_channels can be 32")),
+    hw_case("hw-hbm-channels-without-hbm-check", _del("Package.hbm"), ("Package.hbm",), "--check"),
+    hw_case("hw-hbm-channel-list-without-hbm", lambda t: (_del("Package.hbm")(t), _set("Chip.hbm_channels", [0, 16])(t)),
+            ("Package.hbm", "Chip.hbm_channels can be 16")),
+    hw_case("hw-vaults-without-mem-3d", _set("Chip.mem_3d_vaults", 4), ("Package.mem_3d", "Chip.mem_3d_vaults")),
+    hw_case("hw-chip-without-perf-or-area", _del("Chip.perf"), ("Chip", "neither perf and sram")),
+    Case("exhaustive-hbm-channels-without-hbm", ["--exhaustive", "--hw", "bad.yaml", "--model", "gpt3"],
+         ("bad.yaml", "Package.hbm"), {"bad.yaml": edited(TPU, _del("Package.hbm"))}),
     # ---- system values
     sys_case("sys-efficiency-above-1", _set("compute_perf_efficiency", 1.5),
              ("compute_perf_efficiency", "1.5", "(0, 1]")),
@@ -204,6 +213,8 @@ CASES = [
     sys_case("sys-allreduce-typo", _set("allreduce_algo", "2d-ring"), ("allreduce_algo", "did you mean '2d_ring'")),
     sys_case("sys-eval-len-beyond-any-memory", _set("workload.eval_len", [[50_000_000, 1_000_000]]),
              ("workload.eval_len[0]", "longer than any memory", "prefill + decode <=")),
+    sys_case("sys-sub-system-not-dividing", _set("sub_sys_num_servers", 3),
+             ("sub_sys_num_servers", "does not divide num_servers 4", "got 3")),
     sys_case("sys-unknown-key", _set("num_server", 4), ("num_server", "did you mean 'num_servers'")),
     # ---- model values
     model_case("model-heads-not-dividing-d", _set("Model.num_heads", 7), ("Model.d", "num_heads=7")),

@@ -1,11 +1,12 @@
 """No NaN/inf reaches Optuna; honest values stay in the user attrs; objective names resolve."""
 from __future__ import annotations
 
+import argparse
 import math
 
 import pytest
 
-from llmhw.commands.search import parse_workload
+from llmhw.commands.plan import Flags, workloads_of
 from llmhw.errors import UsageError
 from llmhw.evaluate import Result
 from llmhw.search.constraints import NONFINITE, ConstraintSet, parse_limits
@@ -41,8 +42,11 @@ def test_objective_names_and_workloads():
     with pytest.raises(UsageError, match="given twice"):
         parse_objectives("tpot,tpot_s")
     pairs = [(256, 64), (64, 256)]
-    assert parse_workload(None, pairs)[0] == [(256, 64)]
-    assert parse_workload("all", pairs)[0] == pairs
-    assert parse_workload("128:16", pairs)[0] == [(128, 16)]
-    with pytest.raises(UsageError, match="PREFILL:DECODE"):
-        parse_workload("128x16", pairs)
+
+    def workloads(text):
+        return workloads_of(Flags.from_args(argparse.Namespace(workload=text)), pairs)[0]
+    assert workloads(None) == [(256, 64)]
+    assert workloads("all") == pairs
+    assert workloads("128:16") == [(128, 16)]
+    with pytest.raises(UsageError, match="--workload.*PREFILL:DECODE"):
+        workloads("128x16")

@@ -43,7 +43,7 @@ def test_every_sampler_runs_a_short_study(workdir, sampler, capsys):
         assert ua["fidelity"] == "corrected"
     assert names == set(CONSTRAINT_NAMES) | {"nonfinite_objective"}
     sa = study.user_attrs
-    assert sa["model"] == "llama2" and sa["workload"] == {"prefill_len": 256, "decode_len": 64}
+    assert sa["model"] == "llama2" and sa["workload"] == {"prefill_len": 1024, "decode_len": 256}   # tpuv5p.yaml's first eval_len pair
     assert sa["llmhw"]["identity"]["hw"]["text"].startswith("Name: tpuv5p")
     assert [d["name"] for d in sa["space"]][0] == "Chip.sram"
     assert (workdir / "outputs" / "s" / "pareto.csv").exists()
