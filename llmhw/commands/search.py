@@ -239,7 +239,8 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     t0 = time.perf_counter()
     res = guard.run(lambda: run_search(setup, study, url, name, choice, seed, trials, jobs=jobs, console=console,
                                        progress=not args.no_progress, problem=problem), study)
-    stored = res.trials or trial_store(study).read()
+    from llmhw.search.output import paged_frame
+    stored, _ = paged_frame(trial_store(study).pages(), setup.objectives)   # flat memory (issue 15 item 17)
     df, front, tp, pp = write_csvs(stored, setup.objectives, outdir,
                                    study_note=f"the study is intact with {res.complete} COMPLETE trials; rerun "
                                               "the command (nothing is searched again) or --export to write them")
