@@ -419,8 +419,9 @@ def preflight(args: argparse.Namespace, all_inputs: Sequence[Any], named: Sequen
     return plans
 
 
-def report(plans: Sequence[Plan], console: Any) -> int:
-    """``--check``: what would run, the size of each search space; nothing is run or written."""
+def report(plans: Sequence[Plan], console: Any, jobs: int = 1) -> int:
+    """``--check``: what would run, the size of each search space; nothing is run or written.
+    With ``--jobs N``: whether N workers would pay on this job (a 64-trial in-memory probe)."""
     from llmhw.study.lock import sqlite_file
     from rich.markup import escape
 
@@ -443,6 +444,10 @@ def report(plans: Sequence[Plan], console: Any) -> int:
         console.print(f"  objectives {', '.join(o.name for o in plan.setup.objectives)}; "
                       f"{len(plan.setup.constraints.names)} constraints; sampler {plan.choice.name}, "
                       f"batch {plan.choice.batch_size}, {plan.trials} trials")
+        if jobs > 1:
+            from llmhw.study.workers import jobs_advice, probe_trial_s
+            pays, line = jobs_advice(jobs, plan.trials, probe_trial_s(plan.setup, plan.choice, plan.seed))
+            console.print(("  " if pays else "  [yellow]note:[/] ") + escape(line))
         if plan.memory is not None:
             warn = plan.memory.fits == 0
             console.print(("  [yellow]warning:[/] " if warn else "  ") + plan.memory.line()

@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         named = None
     plans = check.preflight(args, all_inputs, named, stored_run, console, DEFAULT_TRIALS)  # writes nothing
     if getattr(args, "check", False):
-        return check.report(plans, console)
+        return check.report(plans, console, jobs=getattr(args, "jobs", None) or 1)
     for plan in plans:
         if plan.memory is not None and plan.memory.fits == 0:
             console.print(f"[yellow]warning:[/] {plan.name}: {plan.memory.line()} — the search may find no "
@@ -211,7 +211,7 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     trials, choice, seed = run_options(args, stored_run, DEFAULT_TRIALS)
     if choice.name == "grid":
         setup.space.grid()  # refuses ranges with a clear message before anything is written
-    from llmhw.study.workers import run_search, study_lock
+    from llmhw.study.workers import jobs_line, run_search, study_lock
     jobs = 1 if getattr(args, "jobs", None) is None else args.jobs
     if jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {jobs}")
@@ -234,6 +234,8 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
                   + (f" (auto for {trials} trials)" if choice.requested == "auto" else "")
                   + f", batch {choice.batch_size}, seed {seed}")
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
+    if jobs > 1:
+        console.print("  " + jobs_line(jobs, trials), markup=False)
     if jobs > 1 and seed is not None:
         console.print(f"  --seed with --jobs {jobs}: worker i uses seed+i; a parallel run is not reproducible")
     t0 = time.perf_counter()
