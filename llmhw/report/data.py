@@ -20,11 +20,11 @@ from optuna.trial import FrozenTrial, TrialState
 from llmhw.errors import StorageError, UsageError
 from llmhw.paths import STUDIES
 from llmhw.search.objectives import Objective
-from llmhw.search.output import paged_frame, pareto_frame, trials_frame
+from llmhw.search.output import paged_frame, pareto_frame
 from llmhw.search.pareto import front_mask, losses
-from llmhw.study.storage import default_storage_url, open_storage, trial_store
 from llmhw.search.setup import ATTR
 from llmhw.study.guard import check_intact
+from llmhw.study.storage import default_storage_url, open_storage, trial_store
 from llmhw.study.urls import redact
 
 SQLITE = "sqlite:///"
@@ -101,16 +101,8 @@ def _feasible(t: FrozenTrial) -> bool:
     return t.state == TrialState.COMPLETE and all(v <= 0 for v in t.constraints.values())
 
 
-def frames(trials: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trials frame, feasible Pareto-front frame) as ``trials.csv`` / ``pareto.csv`` hold them."""
-    df = trials_frame(trials, objectives)
-    if not df.empty:
-        df["feasible"] = [_feasible(t) for t in trials]
-    return df, pareto_frame(df, objectives)
-
-
 def _with_feasible(page: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-    """The page with ``feasible`` set as :func:`frames` judges it (studies not made by llmhw)."""
+    """The page with ``feasible`` judged by :func:`_feasible` where no attr says it (studies not made by llmhw)."""
     out = []
     for t in page:
         if "feasible" not in t.user_attrs:

@@ -14,8 +14,8 @@ Which shared study:
 
 - **SQLite** (the default ``studies/<study>.db``): Optuna advises against SQLite for parallel
   writers (no ``SELECT … FOR UPDATE``: enqueued trials run twice, writers time out), so the workers
-  share a journal file ``studies/<study>.journal`` (Optuna's ``JournalFileBackend``, bulk appends
-  and a budget under an ``fcntl`` lock: :mod:`llmhw.study.journal`). The parent creates it afresh
+  share a journal file ``studies/<study>.db.journal`` (named after the database file; Optuna's
+  ``JournalFileBackend``, bulk appends and a budget under an ``fcntl`` lock: :mod:`llmhw.study.journal`). The parent creates it afresh
   from the SQLite study (same trials, same numbers), starts the workers and **merges** the
   finished trials into SQLite batch by batch — one transaction each, in journal order, so SQLite
   numbers equal journal numbers — while it shows the progress. The parent is the only SQLite
