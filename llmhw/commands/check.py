@@ -354,7 +354,8 @@ def eval_len_key(inputs: Any) -> str:
 
 
 def report(search_plan: Any, console: Any) -> int:
-    """``--check``: what would run, the size of each search space; nothing is run or written."""
+    """``--check``: what would run, the size of each search space; nothing is run or written.
+    With ``--jobs N``: whether N workers would pay on this job (a 64-trial in-memory probe)."""
     from llmhw.study.lock import sqlite_file
     from rich.markup import escape
 
@@ -382,6 +383,10 @@ def report(search_plan: Any, console: Any) -> int:
                       f"batch {plan.choice.batch_size}, {plan.trials} trials")
         for note in plan.setup.notes:
             console.print(f"  {note}", markup=False)
+        if plan.jobs > 1:
+            from llmhw.study.workers import jobs_advice, probe_trial_s
+            pays, line = jobs_advice(plan.jobs, plan.trials, probe_trial_s(plan.setup, plan.choice, plan.seed))
+            console.print(("  " if pays else "  [yellow]note:[/] ") + escape(line))
         if plan.memory is not None:
             warn = plan.memory.fits == 0
             console.print(("  [yellow]warning:[/] " if warn else "  ") + plan.memory.line()

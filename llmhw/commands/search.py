@@ -102,7 +102,7 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     from llmhw.study.guard import current_guard
     from llmhw.study.opening import StudyConflict, open_study
     from llmhw.study.storage import trial_store
-    from llmhw.study.workers import run_search, study_lock
+    from llmhw.study.workers import jobs_line, run_search, study_lock
 
     setup, name, url, choice, seed, trials, jobs = (plan.setup, plan.name, plan.url, plan.choice, plan.seed,
                                                     plan.trials, plan.jobs)
@@ -131,12 +131,15 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     for note in setup.notes:
         console.print(f"  {note}", markup=False)
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
+    if jobs > 1:
+        console.print("  " + jobs_line(jobs, trials), markup=False)
     if jobs > 1 and seed is not None:
         console.print(f"  --seed with --jobs {jobs}: worker i uses seed+i; a parallel run is not reproducible")
     t0 = time.perf_counter()
     res = guard.run(lambda: run_search(setup, study, url, name, choice, seed, trials, jobs=jobs, console=console,
                                        progress=flags.progress, problem=problem), study)
-    stored = res.trials or trial_store(study).read()
+    from llmhw.search.output import paged_frame
+    stored, _ = paged_frame(trial_store(study).pages(), setup.objectives)   # flat memory (issue 15 item 17)
     df, front, tp, pp = write_csvs(stored, setup.objectives, outdir,
                                    study_note=f"the study is intact with {res.complete} COMPLETE trials; rerun "
                                               "the command (nothing is searched again) or --export to write them")

@@ -6,10 +6,11 @@ with objectives named from ``study.metric_names`` and feasibility from the trial
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import optuna
@@ -19,11 +20,11 @@ from optuna.trial import FrozenTrial, TrialState
 from llmhw.errors import StorageError, UsageError
 from llmhw.paths import STUDIES
 from llmhw.search.objectives import Objective
-from llmhw.search.output import pareto_frame, trials_frame
+from llmhw.search.output import paged_frame, pareto_frame
 from llmhw.search.pareto import front_mask, losses
-from llmhw.study.storage import default_storage_url, open_storage, trial_store
 from llmhw.search.setup import ATTR
 from llmhw.study.guard import check_intact
+from llmhw.study.storage import default_storage_url, open_storage, trial_store
 from llmhw.study.urls import redact
 
 SQLITE = "sqlite:///"
@@ -69,12 +70,29 @@ def objectives_of(study: optuna.Study) -> list[Objective]:
     return [Objective(str(n), d, "") for n, d in zip(names, directions)]
 
 
-def read_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Every trial of the study (the search's fast bulk reader when it applies)."""
+def read_pages(study: optuna.Study) -> Iterator[list[FrozenTrial]]:
+    """Every trial of the study a page at a time (the search's bulk reader when it applies)."""
     try:
-        return trial_store(study).read()
-    except Exception:  # noqa: BLE001 - any storage: fall back to Optuna's own reader
-        return study.get_trials(deepcopy=False)
+        store = trial_store(study)
+    except Exception:  # noqa: BLE001 - any storage: Optuna's own reader
+        store = None
+    if store is None:
+        yield study.get_trials(deepcopy=False)
+        return
+    yield from store.pages()
+
+
+#: the user attrs a loaded study keeps per trial; the rest (metrics, design, violations) is in its frame
+SLIM_ATTRS = ("feasible", "dims", "reference")
+
+
+def slim(t: FrozenTrial) -> FrozenTrial:
+    """``t`` without its bulky user attrs (:meth:`StudyData.trial` reads a full trial back)."""
+    return FrozenTrial(number=t.number, state=t.state, value=None, values=t.values,
+                       datetime_start=t.datetime_start, datetime_complete=t.datetime_complete,
+                       params=t.params, distributions=t.distributions,
+                       user_attrs={k: t.user_attrs[k] for k in SLIM_ATTRS if k in t.user_attrs},
+                       system_attrs=t.system_attrs, intermediate_values={}, trial_id=t._trial_id)  # noqa: SLF001
 
 
 def _feasible(t: FrozenTrial) -> bool:
@@ -83,12 +101,15 @@ def _feasible(t: FrozenTrial) -> bool:
     return t.state == TrialState.COMPLETE and all(v <= 0 for v in t.constraints.values())
 
 
-def frames(trials: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(trials frame, feasible Pareto-front frame) as ``trials.csv`` / ``pareto.csv`` hold them."""
-    df = trials_frame(trials, objectives)
-    if not df.empty:
-        df["feasible"] = [_feasible(t) for t in trials]
-    return df, pareto_frame(df, objectives)
+def _with_feasible(page: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The page with ``feasible`` judged by :func:`_feasible` where no attr says it (studies not made by llmhw)."""
+    out = []
+    for t in page:
+        if "feasible" not in t.user_attrs:
+            t = copy.copy(t)
+            t.user_attrs = {**t.user_attrs, "feasible": _feasible(t)}
+        out.append(t)
+    return out
 
 
 def dim_columns(df: pd.DataFrame) -> list[str]:
@@ -154,9 +175,13 @@ class StudyData:
         return self.df[(self.df["reference"].astype(str) != "") & (self.df["state"] == "COMPLETE")]
 
     def trial(self, number: int) -> FrozenTrial:
+        """The full stored trial ``number`` (``trials`` holds slim copies)."""
         for t in self.trials:
             if t.number == number:
-                return t
+                try:
+                    return self.study._storage.get_trial(t._trial_id)  # noqa: SLF001
+                except Exception:  # noqa: BLE001
+                    return t
         raise KeyError(number)
 
 
@@ -169,8 +194,12 @@ def study_data(study: optuna.Study, url: str) -> StudyData:
     """Everything the report shows of an opened study."""
     name = study.study_name
     objectives = objectives_of(study)
-    trials = sorted(read_trials(study), key=lambda t: t.number)
-    df, front = frames(trials, objectives)
+    df, trials = paged_frame((_with_feasible(p) for p in read_pages(study)), objectives, keep=slim)
+    if not df.empty:
+        order = np.argsort(df["number"].to_numpy(), kind="stable")
+        df = df.iloc[order].reset_index(drop=True)
+    trials.sort(key=lambda t: t.number)
+    front = pareto_frame(df, objectives)
     return StudyData(name, url, study, objectives, trials, df, front, dict(study.user_attrs))
 
 
@@ -196,7 +225,7 @@ class StudySummary:
 
 def summarise(study: optuna.Study, url: str) -> StudySummary:
     objectives = objectives_of(study)
-    trials = read_trials(study)
+    trials = [slim(t) for page in read_pages(study) for t in page]
     s = StudySummary(study.study_name, url, objectives=objectives)
     s.trials = len(trials)
     s.complete = sum(t.state == TrialState.COMPLETE for t in trials)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
@@ -58,6 +58,21 @@ def trials_frame(trials: Sequence[FrozenTrial], objectives: Sequence[Objective])
     return pd.DataFrame(rows)
 
 
+def paged_frame(pages: Iterable[Sequence[FrozenTrial]], objectives: Sequence[Objective],
+                keep: Callable[[FrozenTrial], Any] | None = None) -> tuple[pd.DataFrame, list[Any]]:
+    """The trials frame built a page at a time (each page's full trials are dropped once its rows
+    are framed), and ``keep(t)`` of every trial (e.g. a slim copy); columns as :func:`trials_frame`."""
+    parts, kept = [], []
+    for page in pages:
+        parts.append(trials_frame(page, objectives))
+        if keep is not None:
+            kept.extend(keep(t) for t in page)
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(), kept
+    return (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True, sort=False)), kept
+
+
 def pareto_frame(df: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
     cols = [f"objective.{o.name}" for o in objectives]
     if df.empty:
@@ -71,11 +86,12 @@ def pareto_frame(df: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFr
     return front.sort_values(cols[0], ascending=first.direction == "minimize", kind="stable")
 
 
-def write_csvs(trials: Sequence[FrozenTrial], objectives: Sequence[Objective], outdir: Path,
+def write_csvs(trials: Sequence[FrozenTrial] | pd.DataFrame, objectives: Sequence[Objective], outdir: Path,
                study_note: str = "") -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
-    """trials.csv and pareto.csv in ``outdir``, each complete or not at all (:func:`llmhw.outfiles.staged`)."""
+    """trials.csv and pareto.csv in ``outdir`` from trials (or their frame), each file complete or
+    not at all (:func:`llmhw.outfiles.staged`)."""
     from llmhw.outfiles import staged
-    df = trials_frame(trials, objectives)
+    df = trials if isinstance(trials, pd.DataFrame) else trials_frame(trials, objectives)
     front = pareto_frame(df, objectives)
     with staged(outdir, study_note=study_note) as tmp:
         df.to_csv(tmp / "trials.csv", index=False)

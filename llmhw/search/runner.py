@@ -26,6 +26,7 @@ claims it (``store.claim``). See :mod:`llmhw.study.workers` for ``--jobs``.
 """
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -78,6 +79,18 @@ class RunResult:
     trials: list[FrozenTrial] = field(default_factory=list)
 
 
+def packed(o: Outcome) -> Outcome:
+    """``o`` with its user attrs as one JSON text: a cached outcome costs ~2 KB instead of the
+    ~15 KB of nested dicts (design, metrics, violations), so the cache of a 20,000-trial run stays
+    small (issue 15 item 17). The attrs are JSON-safe already (:func:`attr_value`)."""
+    return Outcome(o.values, o.constraints, json.dumps(o.user_attrs, separators=(",", ":")), o.feasible)  # type: ignore[arg-type]
+
+
+def unpacked(o: Outcome) -> Outcome:
+    attrs = o.user_attrs
+    return Outcome(o.values, o.constraints, json.loads(attrs) if isinstance(attrs, str) else attrs, o.feasible)
+
+
 def _key_from_params(space, params: dict) -> tuple | None:
     try:
         return space.canonical(params)
@@ -102,7 +115,7 @@ class Runner:
         self.console = console
         self.show_progress = progress
         self.label = label
-        self.cache: dict[tuple, Outcome] = {}
+        self.cache: dict[tuple, Outcome] = {}   # packed (see :func:`packed`)
         self.stats = RunStats()
         self.directions = setup.directions
         self.ask_size = ask_size or choice.batch_size   # trials per batch (default: the sampler's)
@@ -161,10 +174,12 @@ class Runner:
             if k not in self.cache and k not in todo:
                 todo[k] = p
         self.stats.cache_hits += len(keys) - len(todo)
+        fresh: dict[tuple, Outcome] = {}
         if todo:
             for k, o in zip(todo, self._evaluate(list(todo.values()))):
-                self.cache[k] = o
-        return [self.cache[k] for k in keys]
+                fresh[k] = o
+                self.cache[k] = packed(o)
+        return [fresh[k] if k in fresh else unpacked(self.cache[k]) for k in keys]
 
     def _warn_failed(self, stored: Sequence[FrozenTrial]) -> None:
         """One line per trial whose evaluation raised (at most WARN_MAX per run, then a count)."""
@@ -246,7 +261,7 @@ class Runner:
             if tuple(cons) != self.setup.constraints.names:
                 continue
             attrs = {k: v for k, v in t.user_attrs.items() if k not in (REFERENCE_ATTR, DIMS_ATTR)}
-            self.cache[key] = Outcome(tuple(t.values), cons, attrs, bool(t.user_attrs["feasible"]))
+            self.cache[key] = packed(Outcome(tuple(t.values), cons, attrs, bool(t.user_attrs["feasible"])))
 
     def _track(self, tracker: FrontTracker, trials: Sequence[tuple[FrozenTrial | None, Outcome]]) -> None:
         feas = [o.values for _, o in trials if o.values is not None and o.feasible]

@@ -192,6 +192,10 @@ class JournalTrialStore:
         self.complete = sum(1 for t in trials if t.state == TrialState.COMPLETE)
         return list(trials)
 
+    def pages(self, size: int = 0) -> Any:
+        """Every trial as one page (a journal is replayed whole anyway)."""
+        yield self.read()
+
     def read_new(self) -> list[FrozenTrial]:
         """Trials stored by other writers since the last read/read_new (oldest first)."""
         trials = self._all()

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import optuna
 from optuna.distributions import distribution_to_json, json_to_distribution
@@ -41,6 +41,7 @@ from llmhw.errors import StorageError, UsageError
 from .urls import redact
 
 JOURNAL_PREFIX = "journal:"
+PAGE = 2000   # trials per page of a paged read (:meth:`RDBTrialStore.pages`)
 REFERENCE_KEY = "reference"  # user attr naming an enqueued reference design (runner.REFERENCE_ATTR)
 
 
@@ -144,6 +145,10 @@ class GenericTrialStore:
         trials = self.study.get_trials(deepcopy=False)
         self.complete = count_complete(trials)
         return trials
+
+    def pages(self, size: int = PAGE) -> Iterator[list[FrozenTrial]]:
+        """Every trial, oldest first, a page at a time (here: one page)."""
+        yield self.read()
 
     def fail_unfinished(self) -> list[FrozenTrial]:
         """Mark RUNNING/WAITING trials FAIL (left by a killed run); returns them as they were."""
@@ -318,15 +323,27 @@ class RDBTrialStore(GenericTrialStore):
             got -= stored
         return got
 
-    def read(self, with_user_attrs: bool = True, after_id: int | None = None) -> list[FrozenTrial]:
+    def pages(self, size: int = PAGE) -> Iterator[list[FrozenTrial]]:
+        """Every trial, oldest first, ``size`` at a time: a caller that keeps only what it needs of
+        each page (a frame's rows, slim trials) holds one page of full trials at most (issue 15 item 17)."""
+        last = 0
+        while True:
+            page = self.read(after_id=last, limit=size)
+            if not page:
+                return
+            last = page[-1]._trial_id  # noqa: SLF001
+            yield page
+
+    def read(self, with_user_attrs: bool = True, after_id: int | None = None,
+             limit: int | None = None) -> list[FrozenTrial]:
         sa, T = self.sa, self.T
         sid = self.study_id
         VT = self.models.TrialValueModel
         cond = [T.c.study_id == sid] + ([T.c.trial_id > after_id] if after_id is not None else [])
         with self.engine.connect() as conn:
-            trows = conn.execute(sa.select(T.c.trial_id, T.c.number, T.c.state, T.c.datetime_start,
-                                           T.c.datetime_complete)
-                                 .where(*cond).order_by(T.c.trial_id)).all()
+            query = sa.select(T.c.trial_id, T.c.number, T.c.state, T.c.datetime_start,
+                              T.c.datetime_complete).where(*cond).order_by(T.c.trial_id)
+            trows = conn.execute(query.limit(limit) if limit else query).all()
             if not trows:
                 if after_id is None:
                     self.complete = 0

@@ -14,8 +14,8 @@ Which shared study:
 
 - **SQLite** (the default ``studies/<study>.db``): Optuna advises against SQLite for parallel
   writers (no ``SELECT … FOR UPDATE``: enqueued trials run twice, writers time out), so the workers
-  share a journal file ``studies/<study>.journal`` (Optuna's ``JournalFileBackend``, bulk appends
-  and a budget under an ``fcntl`` lock: :mod:`llmhw.study.journal`). The parent creates it afresh
+  share a journal file ``studies/<study>.db.journal`` (named after the database file; Optuna's
+  ``JournalFileBackend``, bulk appends and a budget under an ``fcntl`` lock: :mod:`llmhw.study.journal`). The parent creates it afresh
   from the SQLite study (same trials, same numbers), starts the workers and **merges** the
   finished trials into SQLite batch by batch — one transaction each, in journal order, so SQLite
   numbers equal journal numbers — while it shows the progress. The parent is the only SQLite
@@ -208,6 +208,43 @@ def journal_for(url: str, name: str) -> Path:
     and the study (``studies/<study>.db.journal``; ``<dir>/<db>.<study>.journal`` when one file holds
     several studies), so two databases in one directory never share one."""
     return beside_db(url, name, ".journal") or Path(f"{name}.journal")
+
+
+#: what ``--jobs N`` adds whatever the job (docs/scaling-out.md §2, measured on 2 shared cores):
+#: each worker process starts an interpreter, imports numpy/pandas/optuna and rebuilds the setup;
+#: every trial is appended to the journal by a worker and merged into SQLite by the parent
+WORKER_START_S = 2.0
+MERGE_S_PER_TRIAL = 0.0015
+
+
+def probe_trial_s(setup: Setup, choice: SamplerChoice, seed: int | None, n: int = 64) -> float:
+    """Seconds per trial of ask + evaluate + tell, measured on an in-memory study of ``n`` trials
+    (a lower bound: model-based samplers slow down as the history grows)."""
+    from llmhw.evaluate import Problem
+    problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
+    study = optuna.create_study(directions=setup.directions)
+    t = time.perf_counter()
+    Runner(setup, problem, study, choice, seed, n, console=None, progress=False).run()
+    return (time.perf_counter() - t) / n
+
+
+def jobs_advice(jobs: int, trials: int, trial_s: float) -> tuple[bool, str]:
+    """(pays, one line) for ``--jobs`` given the cost of one trial with one process."""
+    serial = trials * trial_s
+    parallel = WORKER_START_S + trials * max(trial_s / jobs, MERGE_S_PER_TRIAL)
+    pays = parallel < 0.8 * serial
+    line = (f"--jobs {jobs}: a trial costs ~{trial_s * 1e3:.2f} ms here (ask + evaluate, one process); "
+            f"expect ~{parallel:.0f} s with {jobs} workers against ~{serial:.0f} s with --jobs 1: ")
+    line += ("worth it" if pays else "use --jobs 1 (workers pay for long runs of slow trials: "
+             "docs/scaling-out.md)")
+    return pays, line
+
+
+def jobs_line(jobs: int, trials: int) -> str:
+    """The run header's reminder of when ``--jobs`` pays (``--check --jobs N`` measures it)."""
+    return (f"--jobs {jobs}: {jobs} worker processes (~{WORKER_START_S:.0f} s to start each) and a merge of "
+            f"~{MERGE_S_PER_TRIAL * 1e3:.1f} ms per trial: they pay when a trial costs well over "
+            f"{jobs * MERGE_S_PER_TRIAL * 1e3:.0f} ms; --check --jobs {jobs} measures this job")
 
 
 def run_search(setup: Setup, study: optuna.Study, url: str, name: str, choice: SamplerChoice,
