@@ -33,7 +33,7 @@ class PerfResult:
     e2e_latency_s: float
     prefill_throughput_tok_per_s: float
     decode_throughput_tok_per_s: float
-    decode_throughput_per_chip: float
+    decode_throughput_per_chip_tok_per_s: float
     prefill_utilization: float
     decode_utilization: float
     utilization: float
@@ -105,7 +105,7 @@ def evaluate_point(system: System, mapping: MappingPoint, batch: int, prefill_le
         batch=B, prefill_len=P, decode_len=G, mapping=mapping,
         prefill_latency_s=T_p, decode_latency_s=T_g, tpot_s=tau, e2e_latency_s=T_p + T_g,
         prefill_throughput_tok_per_s=throughput_p, decode_throughput_tok_per_s=throughput_g,
-        decode_throughput_per_chip=throughput_g / system.num_chips,
+        decode_throughput_per_chip_tok_per_s=throughput_g / system.num_chips,
         prefill_utilization=util_p, decode_utilization=util_g, utilization=cost.utilization,
         prefill_energy_j=E_p, decode_energy_j=E_g, prefill_power_w=power_p, decode_power_w=power_g,
         avg_server_power_w=cost.avg_server_power_w, tco=cost.tco,
