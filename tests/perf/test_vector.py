@@ -10,7 +10,7 @@ import pytest
 from llmhw.fidelity import CORRECTED, REFERENCE
 from llmhw.perf.point import evaluate_point
 from llmhw.perf.optima import sweep_system_scalar
-from llmhw.perf.sweep import sweep_all
+from llmhw.exhaustive.software_phase import sweep_all
 from llmhw.perf.grid import evaluate_grid
 from llmhw.perf.optima import sweep_system_vector
 from llmhw.workload.mapping import mappings_for_batch

@@ -1,6 +1,7 @@
 """The software phase (§0, §15.2): every server × system configuration, its §12.3 optima and two tables.
 
-The optima come from :mod:`llmhw.perf.optima` (the grid driver, or the single-point loop it must agree with).
+The optima come from :mod:`llmhw.perf.optima` (the grid driver, or the single-point loop it must agree with);
+the performance rows re-evaluate the chosen mappings with the single-point driver.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from llmhw.hardware.server import Server
 from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
-from .optima import GOALS, Optimum, sweep_system
-from .point import PerfResult, evaluate_point
+from llmhw.perf.optima import GOALS, Optimum, sweep_system
+from llmhw.perf.point import PerfResult, evaluate_point
 
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
 TABLE_GOALS: dict[str, str] = {"prefill_lat": "prefill_lat", "decoding_lat": "generate_lat", "tco": "generate_tco"}
