@@ -10,7 +10,6 @@ knows nothing else about the evaluator; this module knows nothing about Optuna.
 from __future__ import annotations
 
 import json
-import math
 import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
@@ -24,8 +23,8 @@ from .hardware.constants import Constants, load_constants_dict
 from .hardware.package import build_package
 from .hardware.server import Server, build_server
 from .metrics import BY_NAME, GRID_FIELDS, METRICS, breakdown, read
-from .perf.point import PerfResult, evaluate_point
 from .perf.grid import evaluate_grid
+from .perf.point import PerfResult, evaluate_point
 from .violations import full_violations
 from .workload.mapping import (MappingPoint, default_mapping_point, enumerate_mappings, mapping_violations,
                                stage_candidates)
@@ -262,9 +261,4 @@ class Problem:
         return out
 
 
-def finite_or(value: float, fallback: float) -> float:
-    """``value`` if finite, else ``fallback`` (for consumers that cannot take NaN/inf)."""
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else fallback
-
-
-__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "Problem", "Result", "explicit_mapping", "finite_or", "replace"]
+__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "Problem", "Result", "explicit_mapping"]

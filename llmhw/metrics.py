@@ -49,9 +49,9 @@ def _energy_per_token(s, r) -> float:
 #: grid fields they scale (same system, same batch).
 REGISTRY: tuple[Metric, ...] = (
     _m("tco_per_mtoken_usd", MINIMIZE, "$/Mtoken", "TCO per million generated tokens (§13.9)",
-       lambda s, r: r.tco_per_mtoken_usd, "generate_tco_per_token_usd"),
+       lambda s, r: r.tco_per_mtoken_usd, "decode_tco_per_token_usd"),
     _m("tco_per_token_usd", MINIMIZE, "$/token", "TCO per generated token (§13.9)",
-       lambda s, r: r.generate_tco_per_token_usd, "generate_tco_per_token_usd"),
+       lambda s, r: r.decode_tco_per_token_usd, "decode_tco_per_token_usd"),
     _m("prefill_tco_per_token_usd", MINIMIZE, "$/token", "TCO per prompt token (§13.9)",
        lambda s, r: r.prefill_tco_per_token_usd, "prefill_tco_per_token_usd"),
     _m("ttft_s", MINIMIZE, "s", "time to first token = prefill latency of the batch (§13.6)",
@@ -119,11 +119,6 @@ GRID_FIELDS: dict[str, str] = {m.name: m.grid_field for m in REGISTRY if m.grid_
 def read(system: "System", perf: "PerfResult") -> dict[str, float]:
     """Every metric of one evaluated point, in registry order."""
     return {m.name: m.read(system, perf) for m in REGISTRY}
-
-
-def unit_of(name: str) -> str:
-    m = BY_NAME.get(name)
-    return m.unit if m is not None else ""
 
 
 # ---- breakdown (not objectives: the finer split a report shows) --------------------------------------

@@ -77,7 +77,7 @@ def optima_rows(sweeps: Iterable[SystemSweep]) -> list[dict[str, Any]]:
                     "prefill_utilization": o.prefill_utilization, "generate_utilization": o.decode_utilization,
                     "prefill_power_w": o.prefill_power_w, "generate_power_w": o.decode_power_w,
                     "prefill_tco_per_token": o.prefill_tco_per_token_usd,
-                    "generate_tco_per_token": o.generate_tco_per_token_usd,
+                    "generate_tco_per_token": o.decode_tco_per_token_usd,
                 })
     return rows
 
@@ -87,7 +87,7 @@ def performance_row(table_goal: str, r: PerfResult) -> dict[str, Any]:
     return {
         "opt_goal": table_goal, "input_len": r.prefill_len, "output_len": r.decode_len, "batch": r.batch,
         "prefill_sec": r.prefill_latency_s, "decoding_sec": r.decode_latency_s,
-        "tco_per_Mtoken": r.generate_tco_per_token_usd * 1e6,
+        "tco_per_Mtoken": r.decode_tco_per_token_usd * 1e6,
         "prefill_io_sec": r.prefill_io_s, "prefill_compute_sec": r.prefill_compute_s,
         "prefill_mem_sec": r.prefill_mem_s, "decoding_io_sec": r.decode_io_s,
         "decoding_compute_sec": r.decode_compute_s, "decoding_mem_sec": r.decode_mem_s,

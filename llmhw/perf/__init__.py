@@ -3,6 +3,8 @@
 Every equation is written once over numbers or numpy arrays (:mod:`llmhw.perf.xp`) and has two drivers:
 :func:`evaluate_point` (one system × mapping × batch, Python numbers) and :func:`evaluate_grid` (every
 mapping × batch of one system, numpy arrays, identical numbers). Module map: docs/evaluator.md.
+model.md calls the second stage "generate"; the code says decode throughout (the reference's table values
+``generate_lat`` / ``generate_tco`` and CSV columns keep their names).
 """
 from .errors import UnsupportedFeature
 from .point import PerfResult, evaluate_point
