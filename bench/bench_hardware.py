@@ -19,7 +19,7 @@ from llmhw.config import load_constants, load_hardware  # noqa: E402
 from llmhw.fidelity import CORRECTED, REFERENCE  # noqa: E402
 from llmhw.hardware import heatsink, wafer  # noqa: E402
 from llmhw.hardware.constants import load_constants_dict  # noqa: E402
-from llmhw.hardware.phase import hardware_phase  # noqa: E402
+from llmhw.exhaustive.hardware_phase import hardware_phase  # noqa: E402
 
 
 def main() -> int:
