@@ -378,7 +378,7 @@ def run_options(args: argparse.Namespace, stored_run: dict, default_trials: int)
     sampler = args.sampler or stored_run.get("sampler") or "auto"
     seed = args.seed if args.seed is not None else stored_run.get("seed")
     batch = args.batch_size if args.batch_size is not None else stored_run.get("batch_size")
-    choice = choose(sampler, trials, batch)
+    choice = choose(sampler, trials, batch, getattr(args, "patience", None))
     return trials, choice, seed
 
 

@@ -56,12 +56,15 @@ def default_batch_size(name: str) -> int:
 
 @dataclass(frozen=True)
 class SamplerChoice:
+    """A resolved sampler. ``patience``: stop once the feasible front has gained no point in that
+    many consecutive batches (None: run the whole budget), so ``--trials`` is a cap."""
     requested: str
     name: str        # after resolving 'auto'
     batch_size: int
+    patience: int | None = None
 
 
-def choose(name: str, trials: int, batch_size: int | None) -> SamplerChoice:
+def choose(name: str, trials: int, batch_size: int | None, patience: int | None = None) -> SamplerChoice:
     key = (name or "auto").lower()
     if key not in SAMPLERS:
         import difflib
@@ -74,7 +77,9 @@ def choose(name: str, trials: int, batch_size: int | None) -> SamplerChoice:
                          "(pip install torch, CPU wheel); use tpe, nsga2 or auto instead")
     if batch_size is not None and batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
-    return SamplerChoice(key, real, batch_size or default_batch_size(real))
+    if patience is not None and patience < 1:
+        raise UsageError(f"--patience must be >= 1 batches, got {patience}")
+    return SamplerChoice(key, real, batch_size or default_batch_size(real), patience)
 
 
 def make_sampler(choice: SamplerChoice, space: SearchSpace, seed: int | None,
