@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -188,18 +189,26 @@ def true_front(setup, problem) -> TrueFront:
     if no_grid:
         raise BenchError(f"{len(no_grid)} of {n_sys} valid systems could not be evaluated on the mapping "
                          f"grid (evaluate_grid returned None), so the true front is unknown; first: {no_grid[0]}")
-    # confirm with the search's own evaluator, point by point
+    conf = confirm(setup, problem, params_of, front)
+    uniq = _distinct_rows(conf)
+    return TrueFront(conf[uniq], [params_of[i] for i in uniq], len(conf) - len(uniq), n_sys, n_invalid, n_pts)
+
+
+def confirm(setup, problem, designs: list[dict], loss: np.ndarray) -> np.ndarray:
+    """Re-score the front designs with ``Problem.evaluate`` (the search's own evaluator, point by
+    point): each must be feasible and match ``loss``; returns the confirmed loss vectors."""
+    from llmhw.search.pareto import losses
     confirmed = []
-    for p in params_of:
-        r = problem.evaluate(space.point(p))
+    for p in designs:
+        r = problem.evaluate(setup.space.point(p))
         if not r.feasible:
             raise BenchError(f"a true-front design is infeasible under Problem.evaluate: {r.reasons}")
         confirmed.append([r.metrics[o] for o in OBJECTIVES])
-    conf = losses(np.array(confirmed), dirs)
-    if not np.allclose(conf, front, rtol=1e-9):
-        raise BenchError("the vectorised grid and Problem.evaluate disagree on the true front")
-    uniq = _distinct_rows(conf)
-    return TrueFront(conf[uniq], [params_of[i] for i in uniq], len(conf) - len(uniq), n_sys, n_invalid, n_pts)
+    conf = losses(np.array(confirmed), setup.directions)
+    if not np.allclose(conf, loss, rtol=1e-9):
+        raise BenchError("the true front's designs do not score what the exhaustive evaluation (or the "
+                         "front cache) says under Problem.evaluate")
+    return conf
 
 
 def cached_true_front(setup, problem, case: Case, cache_dir: str | None) -> TrueFront:
@@ -212,8 +221,10 @@ def cached_true_front(setup, problem, case: Case, cache_dir: str | None) -> True
     path = Path(cache_dir) / f"front-{h.hexdigest()[:16]}.json"
     if path.exists():
         d = json.loads(path.read_text())
-        return TrueFront(np.array(d["loss"]), d["designs"], d["ties"], d["n_systems"], d["n_invalid"],
-                         d["n_points"])
+        tf = TrueFront(np.array(d["loss"]), d["designs"], d["ties"], d["n_systems"], d["n_invalid"],
+                       d["n_points"])
+        confirm(setup, problem, tf.designs, tf.loss)   # a stale cache (other encoding, other model) fails here
+        return tf
     tf = true_front(setup, problem)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(tf.__dict__, loss=tf.loss.tolist()), default=str))
@@ -382,7 +393,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None, help="also write every run (with the missed front points) here")
     ap.add_argument("--front-cache", default=None, metavar="DIR",
                     help="keep each case's true front in DIR (keyed by the case and the text of every input "
-                         "and of llmhw/perf, llmhw/evaluate.py), to rerun a case without re-enumerating it")
+                         "and of llmhw/perf, llmhw/evaluate.py; re-confirmed on load), to rerun a case "
+                         "without re-enumerating it")
     args = ap.parse_args(argv)
     import warnings
 
@@ -412,7 +424,7 @@ def main(argv=None) -> int:
             hv_true = hypervolume(tf.loss, lo, hi, log=True)
             head = (f"{case.name}: true front {len(tf.loss)} points (+{tf.ties} tied designs) from "
                     f"{tf.n_points:,} feasible points of {tf.n_systems} valid systems ({tf.n_invalid} invalid, "
-                    f"0 unevaluated), space {setup.space.size():,} param combinations, "
+                    f"0 unevaluated), space {math.prod(len(dim_grid(d)) for d in setup.space.dims):,} param combinations, "
                     f"{time.perf_counter() - t0:.0f} s")
             print(head, flush=True)
             runs = []

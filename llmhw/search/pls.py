@@ -29,8 +29,8 @@ How it samples, per trial:
    objectives no feasible archive member dominates (least violation first) — one step may repair a
    design that would extend the front, crossing a constraint boundary that separates two feasible
    regions.
-5. **Tolerance moves** (probability ``p_tolerance``, and whenever every archive neighbourhood is
-   exhausted): the neighbours of feasible trials that the archive dominates by at most
+5. **Tolerance moves** (probability ``p_tolerance``, and half the time once every archive
+   neighbourhood is exhausted): the neighbours of feasible trials that the archive dominates by at most
    ``tolerance`` (the additive ε-indicator on the log scale of positive objectives: 0.02 ≈ 2% in
    every objective; members dominated out of the archive keep their unexplored neighbours here),
    the member closest to the front first.
@@ -270,7 +270,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                  tournament: int = 3, p_crossover: float = 0.5, p_explore: float = 0.05,
                  sigma: float = 0.15, p_global: float = 0.1, surrogate: bool = True,
                  min_surrogate_trials: int = 30, max_tries: int = 50,
-                 tolerance: float = 0.02, p_tolerance: float = 0.25):
+                 tolerance: float = 0.02, p_tolerance: float = 0.1):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
         self._key_fn, self._normalise, self._values = key, normalise, dict(values or {})
@@ -497,9 +497,10 @@ class ParetoLocalSearchSampler(BaseSampler):
             got = self._neighbour()
             if got is not None:
                 return got
-            got = self._tolerance_neighbour()   # every archive neighbourhood is exhausted
-            if got is not None:
-                return got
+            if self._rng.uniform() < 0.5:   # every archive neighbourhood is exhausted: half each
+                got = self._tolerance_neighbour()
+                if got is not None:
+                    return got
         return self._variation()
 
     def _variation(self) -> dict:
