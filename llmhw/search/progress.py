@@ -44,6 +44,11 @@ class FrontTracker:
         new = ~np.any(np.all(self.front[:, None, :] == old[None, :, :], axis=2), axis=1)
         return len(np.unique(self.front[new], axis=0))
 
+    def hypervolume(self) -> float:
+        if len(self.front) == 0:
+            return 0.0
+        return hypervolume(self.front, self.lo, self.hi)
+
 
 class Patience:
     """Batches since the feasible front last gained a point; ``done`` after ``limit`` of them."""
@@ -61,11 +66,6 @@ class Patience:
 
     def describe(self) -> str:
         return "-" if self.limit is None else f"{self.stalled}/{self.limit}"
-
-    def hypervolume(self) -> float:
-        if len(self.front) == 0:
-            return 0.0
-        return hypervolume(self.front, self.lo, self.hi)
 
 
 class SearchProgress:

@@ -1,9 +1,12 @@
 """``patience``: a search stops once its feasible front has gained no point for K batches (issue 16)."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import optuna
 import pytest
+from rich.console import Console
 
 from llmhw.errors import UsageError
 from llmhw.search.pareto import front_mask, losses
@@ -53,7 +56,10 @@ def test_a_converged_search_stops_before_its_trial_cap(tmp_path, patience):
     cap = 1500 if patience else 200
     choice = choose("random", cap, 20, patience=patience)
     study, _ = open_study(setup, "p", f"sqlite:///{tmp_path / 'p.db'}", run_record_for(choice, 0, cap))
-    res = Runner(setup, FakeProblem(model=setup.model), study, choice, 0, cap, progress=False).run()
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False)
+    res = Runner(setup, FakeProblem(model=setup.model), study, choice, 0, cap, console=console).run()
+    assert ("no front gain 4/4 batches" in out.getvalue()) == bool(patience)   # the progress bar says why
     trials = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
     assert res.complete == len(trials)
     if patience is None:
