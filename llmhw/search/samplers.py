@@ -10,8 +10,9 @@ Every sampler honours feasibility through the constraints stored on the trials
 - ``grid``: every list dimension enumerated; refuses range dimensions.
 - ``gp``: Optuna's GPSampler, only if PyTorch is importable.
 - ``pls``: :class:`~llmhw.search.pls.ParetoLocalSearchSampler` — a TPE warm-up, then Pareto local
-  search around an elitist archive (surrogate-ordered one-step neighbourhoods, crossover/mutation,
-  no repeated designs after the warm-up; batch 10, so the archive is updated every 10 trials).
+  search around an elitist archive (surrogate-ordered one-step neighbourhoods, also from designs
+  within 2% of the front, crossover/mutation, no repeated designs after the warm-up; batch 10, so
+  the archive is updated every 10 trials).
   It gets the space's hooks: the canonical point key (so two params that
   decode to one design are one trial), the canonical params (local moves start from the intended
   representative) and the concrete values of index-encoded dimensions (their log scale).
