@@ -1,31 +1,51 @@
-"""Search quality and speed on the speed grid (issue 4, "Must show" 5).
+"""Search quality and speed on the speed grid: what a user running one seed lives with (issue 16).
 
-    .venv/bin/python bench/bench_search.py                        # full: seeds 0-4, 200/1000/5000 trials
-    .venv/bin/python bench/bench_search.py --seeds 1 --trials 200,1000 --samplers auto,nsga2
-    .venv/bin/python bench/bench_search.py --samplers pls --seeds 100-111   # other seeds
+    .venv/bin/python bench/bench_search.py                                   # every case, every sampler
+    .venv/bin/python bench/bench_search.py --cases gpt3:256:64 --samplers auto --seeds 3 --trials 200,1000
+    .venv/bin/python bench/bench_search.py --cases bloom:512:256,palm:128:128:best --seeds 100-109
 
-For each sampler and seed a study runs on SQLite (the real code path: batched ask/tell, bulk writes)
-up to the largest checkpoint; the hypervolume of the feasible front of the first n trials is divided
-by the hypervolume of the **true front**, computed by evaluating every point of the space: every
-hardware × system combination is built once, and every valid mapping (§12.1: p, micro-batch,
-prefill micro-batch) of every batch is scored with the vectorised performance model; its
-non-dominated points are then re-scored with ``Problem.evaluate`` (the search's own evaluator) to
-confirm values and feasibility. Objectives: tco_per_mtoken_usd ↓, tpot_s ↓, throughput_tok_per_s ↑,
-each as log10 and normalised to [0, 1] over the true front (ideal → 0, nadir → 1); reference point
-1.1 in every objective. Reported: the median over seeds of HV(n)/HV(true), the median wall time of
-the run (creating the SQLite study, searching, storing every batch) and the sampler's cost per
-trial (ask + tell). ``auto`` resolves by budget like the CLI does (``pls`` without PyTorch).
-The HV at 200 / 1,000 trials is read from the first trials of the longest run.
+**Cases** (``--cases``, comma-separated): ``MODEL:PREFILL:DECODE[:best][:ranges]`` on the speed grid
+(``large_grid.yaml`` × ``large_grid_sys_full.yaml``). ``MODEL`` is a file stem of the reference models
+(``gpt3``, ``llama2``, ``llama3-70B``, ...); ``best`` searches with ``--mapping best`` (the evaluator
+picks the mapping, no mapping dimensions); ``ranges`` overlays ``bench/speed_grid_ranges.yaml`` (the
+chip's compute and the system size become stepped ranges). The default cases vary model (dense gpt3,
+GQA llama3-70B and llama2), workload (short and long prompts, a long generation), mapping mode and
+space.
+
+**True front**: every point of the space is evaluated: every hardware × system combination is built
+once and every valid mapping of every batch is scored by the vectorised performance model
+(:func:`system_grid`, the one place that touches the evaluator's internals); with ``best`` every
+hardware × batch point goes through ``Problem.evaluate_many``. The non-dominated points are re-scored
+with ``Problem.evaluate`` (the search's own evaluator) and must agree. A system whose grid cannot be
+evaluated (``None``) is counted and the bench **fails**: a silently skipped system would make a
+wrong front. A trial of any run that the true front does not weakly dominate also fails the bench.
+
+**Per run** (one sampler, one seed; a SQLite study, the real code path, up to the largest checkpoint)
+and per checkpoint n (the first n trials):
+
+- HV: the hypervolume of the feasible front divided by the true front's (objectives
+  tco_per_mtoken_usd ↓, tpot_s ↓, throughput_tok_per_s ↑ as log10, normalised to the true front;
+  reference point 1.1);
+- recall: the share of the true front's points (distinct objective vectors) that the run evaluated;
+- recall 1%: the share of true front points with an evaluated feasible design within 1% in every
+  objective.
+
+**Reported per sampler**: HV worst seed / 10th percentile / median, recall worst / median,
+recall-1% median, the median wall time of the run (create the study, search, store) and the
+sampler's cost per trial (ask + tell). ``auto`` resolves by budget like the CLI (``pls`` without
+PyTorch); ``--json`` writes every run, with the true-front points each run missed.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
+import math
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,77 +56,205 @@ sys.path.insert(0, str(REPO))
 REF = REPO.parent / "shared" / "reference"
 HW = REF / "cases/speed_grid/large_grid.yaml"
 SYS = REF / "cases/speed_grid/large_grid_sys_full.yaml"
-MODEL = REF / "seed_inputs/software/model/gpt3.yaml"
+MODELS = REF / "seed_inputs/software/model"
+RANGES = REPO / "bench/speed_grid_ranges.yaml"
 CONSTANTS = REPO / "inputs/hardware/constant/7nm_default.yaml"
 OBJECTIVES = ("tco_per_mtoken_usd", "tpot_s", "throughput_tok_per_s")
+DEFAULT_CASES = "gpt3:256:64,llama3-70B:2048:128,gpt3:128:1024,llama2:256:64:best,gpt3:256:64:ranges"
+MATCH_RTOL = 1e-9     # "the same design": objective values equal to this relative tolerance
+NEAR_RTOL = 0.01      # "within 1%"
 
 
-def make_setup(workload):
+class BenchError(SystemExit):
+    """The bench cannot be trusted on this case (one line, exit 2)."""
+
+    def __init__(self, msg: str):
+        print(f"bench_search: {msg}", file=sys.stderr)
+        super().__init__(2)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    model: str
+    workload: tuple[int, int]
+    mapping: str = "explicit"
+    ranges: bool = False
+
+
+def parse_case(spec: str) -> Case:
+    parts = spec.strip().split(":")
+    flags = set(parts[3:])
+    if len(parts) < 3 or not parts[1].isdigit() or not parts[2].isdigit() or flags - {"best", "ranges"}:
+        raise BenchError(f"--cases {spec!r}: expected MODEL:PREFILL:DECODE[:best][:ranges]")
+    if not (MODELS / f"{parts[0]}.yaml").exists():
+        raise BenchError(f"--cases {spec!r}: no model {parts[0]!r} in {MODELS} "
+                         f"(have {', '.join(sorted(p.stem for p in MODELS.glob('*.yaml')))})")
+    return Case(spec.strip(), parts[0], (int(parts[1]), int(parts[2])),
+                "best" if "best" in flags else "explicit", "ranges" in flags)
+
+
+def make_setup(case: Case):
     from llmhw.search.setup import InputText, StudyInputs, build_setup
-    inputs = StudyInputs(hw=InputText.read(HW), system=InputText.read(SYS), model=InputText.read(MODEL),
-                         constants=InputText.read(CONSTANTS), space=None, enqueue=None, compat=None,
-                         workload=workload, mapping="explicit", objectives=OBJECTIVES)
+    inputs = StudyInputs(hw=InputText.read(HW), system=InputText.read(SYS),
+                         model=InputText.read(MODELS / f"{case.model}.yaml"),
+                         constants=InputText.read(CONSTANTS),
+                         space=InputText.read(RANGES) if case.ranges else None, enqueue=None, compat=None,
+                         workload=case.workload, mapping=case.mapping, objectives=OBJECTIVES)
     return build_setup(inputs)
 
 
-def true_front(setup, problem):
-    """Loss vectors and params of the true feasible front, by exhaustive evaluation."""
+# ---------------------------------------------------------------------------------------- true front
+def system_grid(problem, setup, point):
+    """Every mapping of every batch of the point's system, scored at once: ``(mapping rows, objective
+    values)`` with mapping rows ``(batch, p, micro_batch, prefill_micro_batch)``, or None when the
+    vectorised model cannot evaluate this system. The bench's only coupling to perf internals."""
     from llmhw.evaluate import _key
     from llmhw.perf.grid import evaluate_grid
+    srv = problem.server(point.chip, point.package, point.server)
+    sys_ = problem.system(srv, point.system, _key((point.chip, point.package, point.server)),
+                          point.prefill_len, point.decode_len)
+    g = evaluate_grid(sys_, setup.fidelity)
+    if g is None:
+        return None
+    ps = np.array([c.p for c in g.candidates], dtype=np.int64)
+    rows = np.column_stack([g.batch, ps[g.cand] if len(g) else g.cand, g.micro_batch, g.prefill_micro_batch])
+    metrics = {"tco_per_mtoken_usd": g.decode_tco_per_token_usd * 1e6, "tpot_s": g.tpot_s,
+               "throughput_tok_per_s": g.decode_throughput_tok_per_s}
+    return rows.astype(np.int64), np.column_stack([metrics[o] for o in OBJECTIVES])
+
+
+def dim_grid(d) -> list:
+    """Every param value of a dimension; a stepped range is enumerated on its steps."""
+    if d.kind != "range":
+        return d.grid()
+    dist = d.distribution
+    step = d.step if d.step is not None else getattr(dist, "step", None)
+    if step is None or getattr(dist, "log", False):
+        raise BenchError(f"dimension {d.name} is a continuous range: its true front cannot be enumerated")
+    n = int(round((dist.high - dist.low) / step))
+    return [type(dist.low)(dist.low + i * step) if isinstance(dist.low, int) else dist.low + i * step
+            for i in range(n + 1)]
+
+
+@dataclass
+class TrueFront:
+    loss: np.ndarray          # distinct loss vectors of the feasible front
+    designs: list[dict]       # one param dict per row
+    ties: int                 # further front designs with a loss vector equal to one above
+    n_systems: int            # valid hardware × system combinations
+    n_invalid: int            # combinations whose hardware or system is invalid (every point infeasible)
+    n_points: int             # feasible mapped points scored
+
+
+def true_front(setup, problem) -> TrueFront:
     from llmhw.search.pareto import front_mask, losses
-    space = setup.space
-    dirs = setup.directions
+    space, dirs = setup.space, setup.directions
     hw_dims = [d for d in space.dims if d.section != "mapping"]
     base = space.default_params()
-    front = np.zeros((0, len(dirs)))
-    front_params: list[dict] = []
-    n_points = n_systems = 0
-    for combo in itertools.product(*(d.grid() for d in hw_dims)):
-        params = dict(base, **{d.name: v for d, v in zip(hw_dims, combo)})
-        pt = space.point(params)
+    front, params_of = np.zeros((0, len(dirs))), []
+    n_sys = n_invalid = n_pts = 0
+    no_grid: list[str] = []
+    for combo in itertools.product(*(dim_grid(d) for d in hw_dims)):
+        hw = dict(base, **{d.name: v for d, v in zip(hw_dims, combo)})
+        pt = space.point(hw)
         r = problem.evaluate(pt)
         if any(v > 0 for k, v in r.violations.items() if not k.startswith("map_")):
-            continue   # invalid hardware or system: every point infeasible
-        srv = problem.server(pt.chip, pt.package, pt.server)
-        sys_ = problem.system(srv, pt.system, _key((pt.chip, pt.package, pt.server)), pt.prefill_len,
-                              pt.decode_len)
-        g = evaluate_grid(sys_, setup.fidelity)
-        if g is None or len(g) == 0:
+            n_invalid += 1          # invalid hardware or system: every point of it is infeasible
             continue
-        n_systems += 1
-        n_points += len(g)
-        vals = np.column_stack([g.decode_tco_per_token_usd * 1e6, g.tpot_s, g.decode_throughput_tok_per_s])
+        n_sys += 1
+        if setup.space.mapping == "best":
+            cand = [dict(hw, batch_log2=k) for k in dim_grid(space.by_name["batch_log2"])]
+            results = problem.evaluate_many([space.point(c) for c in cand])
+            ok = [i for i, x in enumerate(results) if x.feasible]
+            vals = np.array([[results[i].metrics[o] for o in OBJECTIVES] for i in ok]).reshape(-1, len(dirs))
+            cand = [cand[i] for i in ok]
+        else:
+            got = system_grid(problem, setup, pt)
+            if got is None:
+                no_grid.append(repr({d.name: v for d, v in zip(hw_dims, combo)}))
+                continue
+            rows, vals = got
+            cand = rows
+        n_pts += len(vals)
+        if not len(vals):
+            continue
         loss = losses(vals, dirs)
-        ok = np.all(np.isfinite(loss), axis=1)
-        idx = np.flatnonzero(ok)[front_mask(loss[ok])]
-        cand_loss = np.vstack([front, loss[idx]])
-        cand_params = front_params + [
-            dict(params, **space.encode({"batch": int(g.batch[i]), "p": g.candidates[int(g.cand[i])].p,
-                                         "micro_batch": int(g.micro_batch[i]),
-                                         "prefill_micro_batch": int(g.prefill_micro_batch[i])}))
-            for i in idx]
-        keep = front_mask(cand_loss)
-        front = cand_loss[keep]
-        front_params = [p for p, k in zip(cand_params, keep) if k]
-    # confirm with the search's own evaluator
+        fin = np.flatnonzero(np.all(np.isfinite(loss), axis=1))
+        idx = fin[front_mask(loss[fin])]
+        new = [_design(space, hw, cand[i]) for i in idx]
+        both = np.vstack([front, loss[idx]])
+        keep = front_mask(both)
+        front, params_of = both[keep], [p for p, k in zip(params_of + new, keep) if k]
+    if no_grid:
+        raise BenchError(f"{len(no_grid)} of {n_sys} valid systems could not be evaluated on the mapping "
+                         f"grid (evaluate_grid returned None), so the true front is unknown; first: {no_grid[0]}")
+    conf = confirm(setup, problem, params_of, front)
+    uniq = _distinct_rows(conf)
+    return TrueFront(conf[uniq], [params_of[i] for i in uniq], len(conf) - len(uniq), n_sys, n_invalid, n_pts)
+
+
+def confirm(setup, problem, designs: list[dict], loss: np.ndarray) -> np.ndarray:
+    """Re-score the front designs with ``Problem.evaluate`` (the search's own evaluator, point by
+    point): each must be feasible and match ``loss``; returns the confirmed loss vectors."""
+    from llmhw.search.pareto import losses
     confirmed = []
-    for p in front_params:
-        r = problem.evaluate(space.point(p))
-        assert r.feasible, r.reasons
+    for p in designs:
+        r = problem.evaluate(setup.space.point(p))
+        if not r.feasible:
+            raise BenchError(f"a true-front design is infeasible under Problem.evaluate: {r.reasons}")
         confirmed.append([r.metrics[o] for o in OBJECTIVES])
-    conf_loss = losses(np.array(confirmed), dirs)
-    assert np.allclose(conf_loss, front, rtol=1e-9), "vector and scalar evaluations disagree"
-    return conf_loss, front_params, n_systems, n_points
+    conf = losses(np.array(confirmed), setup.directions)
+    if not np.allclose(conf, loss, rtol=1e-9):
+        raise BenchError("the true front's designs do not score what the exhaustive evaluation (or the "
+                         "front cache) says under Problem.evaluate")
+    return conf
 
 
-def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp: Path):
+def cached_true_front(setup, problem, case: Case, cache_dir: str | None) -> TrueFront:
+    if not cache_dir:
+        return true_front(setup, problem)
+    import hashlib
+    h = hashlib.sha256(repr((case, setup.inputs.identity())).encode())
+    for f in sorted((REPO / "llmhw/perf").rglob("*.py")) + [REPO / "llmhw/evaluate.py"]:
+        h.update(f.read_bytes())
+    path = Path(cache_dir) / f"front-{h.hexdigest()[:16]}.json"
+    if path.exists():
+        d = json.loads(path.read_text())
+        tf = TrueFront(np.array(d["loss"]), d["designs"], d["ties"], d["n_systems"], d["n_invalid"],
+                       d["n_points"])
+        confirm(setup, problem, tf.designs, tf.loss)   # a stale cache (other encoding, other model) fails here
+        return tf
+    tf = true_front(setup, problem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(tf.__dict__, loss=tf.loss.tolist()), default=str))
+    return tf
+
+
+def _design(space, hw: dict, row) -> dict:
+    if isinstance(row, dict):
+        return row
+    b, p, mb, pmb = (int(x) for x in row)
+    return dict(hw, **space.encode({"batch": b, "p": p, "micro_batch": mb, "prefill_micro_batch": pmb}))
+
+
+def _distinct_rows(loss: np.ndarray) -> list[int]:
+    out: list[int] = []
+    for i, row in enumerate(loss):
+        if not any(np.allclose(loss[j], row, rtol=MATCH_RTOL, atol=0) for j in out):
+            out.append(i)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- runs
+def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp: Path, tag: str):
     from llmhw.evaluate import Problem
     from llmhw.search.runner import Runner, run_record_for
     from llmhw.study.opening import open_study
     from llmhw.search.samplers import choose
     from llmhw.study.storage import trial_store
     choice = choose(sampler, trials, batch)
-    url = f"sqlite:///{tmp / f'{sampler}-{seed}.db'}"
+    url = f"sqlite:///{tmp / f'{tag}-{sampler}-{seed}.db'}"
     t0 = time.perf_counter()   # the run as a user sees it: create the study, search, store
     study, _ = open_study(setup, "bench", url, run_record_for(choice, seed, trials))
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
@@ -116,15 +264,58 @@ def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp:
     return stored, wall, res.stats
 
 
-def hv_at(stored, setup, n: int, lo, hi) -> float:
+def feasible_losses(stored, setup, n: int) -> np.ndarray:
     from optuna.trial import TrialState
 
-    from llmhw.search.pareto import hypervolume, losses
+    from llmhw.search.pareto import losses
     first = [t for t in stored if t.state == TrialState.COMPLETE][:n]
     feas = [t.values for t in first if t.user_attrs.get("feasible")]
-    if not feas:
-        return 0.0
-    return hypervolume(losses(feas, setup.directions), lo, hi, log=True)
+    return losses(feas, setup.directions) if feas else np.zeros((0, len(setup.directions)))
+
+
+def matched(front: np.ndarray, found: np.ndarray, rtol: float) -> np.ndarray:
+    """For each true-front row: does some found row lie within ``rtol`` of it in every objective?"""
+    if not len(found):
+        return np.zeros(len(front), dtype=bool)
+    out = np.zeros(len(front), dtype=bool)
+    for i, f in enumerate(front):
+        out[i] = bool(np.any(np.all(np.abs(found - f) <= rtol * np.abs(f), axis=1)))
+    return out
+
+
+def check_dominated(tf: TrueFront, found: np.ndarray, what: str) -> None:
+    """Every feasible point a run found must be weakly dominated by the true front."""
+    for row in found:
+        if not np.any(np.all(tf.loss <= row * (1 + 1e-9 * np.sign(row)) + 1e-300, axis=1)):
+            raise BenchError(f"{what}: a trial ({row.tolist()}) is not dominated by the true front: "
+                             "the exhaustive evaluation missed part of the space")
+
+
+def scores(tf: TrueFront, found: np.ndarray, hv_true: float) -> dict:
+    from llmhw.search.pareto import hypervolume
+    lo, hi = tf.loss.min(axis=0), tf.loss.max(axis=0)
+    hv = hypervolume(found, lo, hi, log=True) / hv_true if len(found) else 0.0
+    exact = matched(tf.loss, found, MATCH_RTOL)
+    near = matched(tf.loss, found, NEAR_RTOL)
+    return {"hv": hv, "recall": float(exact.mean()), "recall1": float(near.mean()),
+            "missed": [int(i) for i in np.flatnonzero(~exact)]}
+
+
+def patience_stop(stored, setup, batch: int, patience: int) -> int | None:
+    """The trial count at which ``--patience`` would have stopped this run (None: not within it),
+    replaying its batches through the runner's own front tracker."""
+    from optuna.trial import TrialState
+
+    from llmhw.search.pareto import losses
+    from llmhw.search.progress import FrontTracker, Patience
+    done = [t for t in stored if t.state == TrialState.COMPLETE]
+    tracker, p = FrontTracker(len(setup.directions)), Patience(patience)
+    for start in range(0, len(done), batch):
+        feas = [t.values for t in done[start:start + batch] if t.user_attrs.get("feasible")]
+        p.update(tracker.add(losses(feas, setup.directions)) if feas else 0)
+        if p.done:
+            return min(start + batch, len(done))
+    return None
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -144,23 +335,72 @@ def parse_seeds(text: str) -> list[int]:
     return out
 
 
+def format_seeds(seeds: list[int]) -> str:
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def p10(values: list[float]) -> float:
+    return float(np.percentile(values, 10))
+
+
+def summary_rows(runs: list[dict], checkpoints: list[int], patience: list[int]) -> list[str]:
+    """Markdown rows: per sampler, HV worst / p10 / median and recall at every checkpoint, and where
+    ``--patience K`` would have stopped (runs stopped / median trials · worst HV · median recall)."""
+    out = []
+    for label in dict.fromkeys(r["label"] for r in runs):
+        rs = [r for r in runs if r["label"] == label]
+        cells = []
+        for n in checkpoints:
+            got = [r["at"][str(n)] for r in rs if str(n) in r["at"]]
+            if not got:
+                cells.append("–")
+                continue
+            hv = [g["hv"] for g in got]
+            rec = [g["recall"] for g in got]
+            cells.append(f"{min(hv):.3f} / {p10(hv):.3f} / {statistics.median(hv):.3f} · "
+                         f"{min(rec):.0%} / {statistics.median(rec):.0%} "
+                         f"({statistics.median(g['recall1'] for g in got):.0%})")
+        for k in patience:
+            st = [r["patience"].get(str(k)) for r in rs]
+            hit = [x for x in st if x]
+            cells.append("never" if not hit else
+                         f"{len(hit)}/{len(st)} at {statistics.median(x['trials'] for x in hit):,.0f} · "
+                         f"{min(x['hv'] for x in hit):.3f} · {statistics.median(x['recall'] for x in hit):.0%}")
+        cap = rs[0]["trials"]
+        wall = statistics.median(r["wall_s"] for r in rs)
+        ms = statistics.median(r["sampler_ms_per_trial"] for r in rs)
+        run = f"{wall:.1f}" if cap == max(checkpoints) else f"– ({wall:.1f} for {cap:,})"
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {run} | {ms:.2f} |")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default=DEFAULT_CASES,
+                    help="comma-separated MODEL:PREFILL:DECODE[:best][:ranges] (default: %(default)s)")
     ap.add_argument("--samplers", default="auto,nsga2,nsga3,tpe,random,qmc",
                     help="comma-separated sampler names (auto is reported with what it resolves to)")
     ap.add_argument("--trials", "--checkpoints", dest="trials", default="200,1000,5000",
-                    help="hypervolume checkpoints; each run is as long as the largest")
-    ap.add_argument("--seeds", default="5",
-                    help="a count (5 = seeds 0..4), a list (0,3,7) or a range (100-111)")
+                    help="checkpoints; each run is as long as the largest")
+    ap.add_argument("--seeds", default="10",
+                    help="a count (10 = seeds 0..9), a list (0,3,7) or a range (100-111)")
     ap.add_argument("--max-trials", default="tpe=1000",
                     help="per-sampler cap on trials, e.g. tpe=1000 (TPE's cost grows with the study)")
     ap.add_argument("--batch-size", type=int, default=None)
-    ap.add_argument("--workload", default="256:64")
-    ap.add_argument("--json", default=None, help="also write the per-seed results to this JSON file")
+    ap.add_argument("--patience", default="20,50",
+                    help="also report where --patience K (batches) would have stopped each run (comma list)")
+    ap.add_argument("--json", default=None, help="also write every run (with the missed front points) here")
+    ap.add_argument("--front-cache", default=None, metavar="DIR",
+                    help="keep each case's true front in DIR (keyed by the case and the text of every input "
+                         "and of llmhw/perf, llmhw/evaluate.py; re-confirmed on load), to rerun a case "
+                         "without re-enumerating it")
     args = ap.parse_args(argv)
+    import warnings
+
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    import warnings
     warnings.filterwarnings("ignore")
     from llmhw.evaluate import Problem
     from llmhw.search.pareto import hypervolume
@@ -168,64 +408,71 @@ def main(argv=None) -> int:
     seeds = parse_seeds(args.seeds)
     if not seeds:
         ap.error(f"--seeds {args.seeds!r} selects no seed (a count >= 1, a list 0,3,7 or a range 100-111)")
-    P, G = (int(x) for x in args.workload.split(":"))
-    setup = make_setup((P, G))
-    problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
-    t0 = time.perf_counter()
-    front, _, n_sys, n_pts = true_front(setup, problem)
-    lo, hi = front.min(axis=0), front.max(axis=0)
-    hv_true = hypervolume(front, lo, hi, log=True)
-    print(f"true front: {len(front)} points from {n_pts:,} feasible mapped points of {n_sys} valid systems "
-          f"(space: {setup.space.size():,} param combinations), HV {hv_true:.4f}, "
-          f"{time.perf_counter() - t0:.0f} s", flush=True)
+    cases = [parse_case(c) for c in args.cases.split(",") if c.strip()]
     checkpoints = sorted(int(x) for x in args.trials.split(","))
+    patience = [int(x) for x in args.patience.split(",") if x.strip()]
     caps = dict(kv.split("=") for kv in args.max_trials.split(",") if kv)
-    rows, dump = [], []
+    dump: dict = {"seeds": seeds, "checkpoints": checkpoints, "cases": {}}
+    tables = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        for sampler in args.samplers.split(","):
-            cap = min(max(checkpoints), int(caps.get(sampler, max(checkpoints))))
-            choice = choose(sampler, cap, args.batch_size)
-            label = sampler if choice.name == sampler else f"{sampler} ({choice.name})"
-            fracs = {n: [] for n in checkpoints}
-            walls, per_trial = [], []
-            for seed in seeds:
-                stored, wall, stats = run_one(setup, sampler, seed, cap, args.batch_size, tmp)
-                for n in checkpoints:
-                    if n <= cap:
-                        fracs[n].append(hv_at(stored, setup, n, lo, hi) / hv_true)
-                walls.append(wall)
-                per_trial.append((stats.t_ask + stats.t_tell) / cap * 1e3)
-                print(f"  {label} seed {seed}: {cap} trials in {wall:.1f} s (ask {stats.t_ask:.1f} s, "
-                      f"evaluate {stats.t_eval:.1f} s, tell {stats.t_tell:.1f} s, store {stats.t_write:.1f} s); "
-                      + ", ".join(f"HV@{n} {fracs[n][-1]:.3f}" for n in checkpoints if n <= cap), flush=True)
-                dump.append({"sampler": sampler, "resolved": choice.name, "seed": seed, "trials": cap,
-                             "wall_s": wall, "batch_size": choice.batch_size,
-                             "hv": {n: fracs[n][-1] for n in checkpoints if n <= cap}})
-            rows.append((label, cap, {n: (statistics.median(v) if v else None) for n, v in fracs.items()},
-                         statistics.median(walls), statistics.median(per_trial), choice.batch_size))
+        for ci, case in enumerate(cases):
+            setup = make_setup(case)
+            problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
+            t0 = time.perf_counter()
+            tf = cached_true_front(setup, problem, case, args.front_cache)
+            lo, hi = tf.loss.min(axis=0), tf.loss.max(axis=0)
+            hv_true = hypervolume(tf.loss, lo, hi, log=True)
+            head = (f"{case.name}: true front {len(tf.loss)} points (+{tf.ties} tied designs) from "
+                    f"{tf.n_points:,} feasible points of {tf.n_systems} valid systems ({tf.n_invalid} invalid, "
+                    f"0 unevaluated), space {math.prod(len(dim_grid(d)) for d in setup.space.dims):,} param combinations, "
+                    f"{time.perf_counter() - t0:.0f} s")
+            print(head, flush=True)
+            runs = []
+            for sampler in args.samplers.split(","):
+                cap = min(max(checkpoints), int(caps.get(sampler, max(checkpoints))))
+                choice = choose(sampler, cap, args.batch_size)
+                label = sampler if choice.name == sampler else f"{sampler} ({choice.name})"
+                for seed in seeds:
+                    stored, wall, stats = run_one(setup, sampler, seed, cap, args.batch_size, tmp, f"c{ci}")
+                    check_dominated(tf, feasible_losses(stored, setup, cap), f"{case.name} {label} seed {seed}")
+                    at = {str(n): scores(tf, feasible_losses(stored, setup, n), hv_true)
+                          for n in checkpoints if n <= cap}
+                    stops = {}
+                    for k in patience:
+                        n = patience_stop(stored, setup, choice.batch_size, k)
+                        stops[str(k)] = None if n is None else dict(
+                            trials=n, **scores(tf, feasible_losses(stored, setup, n), hv_true))
+                    run = {"label": label, "sampler": sampler, "resolved": choice.name, "seed": seed,
+                           "trials": cap, "wall_s": wall, "batch_size": choice.batch_size,
+                           "sampler_ms_per_trial": (stats.t_ask + stats.t_tell) / cap * 1e3,
+                           "t_ask_s": stats.t_ask, "t_eval_s": stats.t_eval, "t_tell_s": stats.t_tell,
+                           "t_write_s": stats.t_write, "at": at, "patience": stops}
+                    runs.append(run)
+                    print(f"  {label} seed {seed}: {cap} trials in {wall:.1f} s (sampler "
+                          f"{run['sampler_ms_per_trial']:.2f} ms/trial); "
+                          + ", ".join(f"@{n} HV {a['hv']:.3f} recall {a['recall']:.0%}/{a['recall1']:.0%}"
+                                      for n, a in at.items())
+                          + "".join(f"; --patience {k} stops at {v['trials']} (HV {v['hv']:.3f}, recall "
+                                    f"{v['recall']:.0%})" if v else f"; --patience {k} does not stop"
+                                    for k, v in stops.items()), flush=True)
+            dump["cases"][case.name] = {
+                "front_points": len(tf.loss), "ties": tf.ties, "systems": tf.n_systems, "invalid": tf.n_invalid,
+                "points": tf.n_points, "front": tf.loss.tolist(), "designs": tf.designs, "runs": runs}
+            if args.json:
+                Path(args.json).write_text(json.dumps(dump, indent=1, default=str))
+            tables.append((case, len(tf.loss), summary_rows(runs, checkpoints, patience)))
     print()
-    head = "| sampler | " + " | ".join(f"HV@{n:,}" for n in checkpoints) + \
-        f" | wall of the {max(checkpoints):,}-trial run (s) | sampler ms/trial | batch |"
-    print(head)
-    print("|" + "---|" * (len(checkpoints) + 4))
-    for label, cap, med, wall, pt, batch in rows:
-        cells = [f"{med[n]:.3f}" if med[n] is not None else "–" for n in checkpoints]
-        run = f"{wall:.1f}" if cap == max(checkpoints) else f"– ({wall:.1f} for {cap:,} trials)"
-        print(f"| {label} | " + " | ".join(cells) + f" | {run} | {pt:.2f} | {batch} |")
-    print(f"\nmedian over seeds {format_seeds(seeds)}; HV = fraction of the true front's hypervolume "
-          f"(log10 objectives normalised to the true front, reference point 1.1); wall: SQLite study, "
-          f"batched ask/tell, median over seeds; workload {P}:{G}")
+    for case, n_front, rows in tables:
+        print(f"**{case.name}** ({n_front} front points; seeds {format_seeds(seeds)})\n")
+        print("| sampler | " + " | ".join(f"@{n:,}: HV worst / p10 / median · recall worst / median (1%)"
+                                          for n in checkpoints)
+              + "".join(f" | --patience {k}: stopped / at · HV worst · recall" for k in patience)
+              + f" | wall of the {max(checkpoints):,}-trial run (s) | sampler ms/trial |")
+        print("|" + "---|" * (len(checkpoints) + len(patience) + 3))
+        print("\n".join(rows) + "\n")
     print("command: .venv/bin/python bench/bench_search.py " + " ".join(sys.argv[1:] if argv is None else argv))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"seeds": seeds, "runs": dump}, indent=1))
     return 0
-
-
-def format_seeds(seeds: list[int]) -> str:
-    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
-        return f"{seeds[0]}–{seeds[-1]}"
-    return ", ".join(map(str, seeds))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ def validate_flags(args: argparse.Namespace) -> None:
     """Every flag of a search command, before any file or storage is touched."""
     _int_flag(args, "trials", 1, None, "an integer >= 1: the number of COMPLETE trials the study holds when done")
     _int_flag(args, "batch_size", 1, 100_000, "an integer from 1 to 100000")
+    _int_flag(args, "patience", 1, 100_000, "an integer from 1 to 100000 (batches)")
     jobs = getattr(args, "jobs", None)
     _int_flag(args, "jobs", 1, max_jobs(), f"an integer from 1 to {max_jobs()}")
     extra = max(0, (jobs or 1) - 1)

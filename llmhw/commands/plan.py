@@ -46,6 +46,7 @@ class Flags:
     seed: int | None
     trials: int | None
     batch_size: int | None
+    patience: int | None
     jobs: int
     study: str | None
     storage: str | None
@@ -70,7 +71,7 @@ class Flags:
                    space=g("space"), enqueue=g("enqueue"), workload=workload, objectives=objectives,
                    limits=tuple((k, float(g(k))) for k in USER_LIMITS if g(k) is not None),
                    mapping=g("mapping"), sampler=g("sampler"), seed=g("seed"), trials=g("trials"),
-                   batch_size=g("batch_size"), jobs=1 if g("jobs") is None else int(g("jobs")),
+                   batch_size=g("batch_size"), patience=g("patience"), jobs=1 if g("jobs") is None else int(g("jobs")),
                    study=g("study"), storage=g("storage"), outputs=Path(g("outputs") or OUTPUTS),
                    force=bool(g("force", False)), progress=not g("no_progress", False),
                    check=bool(g("check", False)))
@@ -216,7 +217,7 @@ def run_options(flags: Flags, stored_run: dict) -> tuple[int, Any, Any]:
     sampler = flags.sampler or stored_run.get("sampler") or "auto"
     seed = flags.seed if flags.seed is not None else stored_run.get("seed")
     batch = flags.batch_size if flags.batch_size is not None else stored_run.get("batch_size")
-    return trials, choose(sampler, trials, batch), seed
+    return trials, choose(sampler, trials, batch, flags.patience), seed
 
 
 def plan_studies(flags: Flags, all_inputs: Sequence[Any], named: Sequence[str] | None,

@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
          help="explicit: p, micro-batches are dimensions (default); best: the evaluator picks the best "
               "mapping for the first objective")
     add_flag(g, "--batch-size", type=int, default=None, metavar="K", help="trials asked/evaluated/stored per batch")
+    add_flag(g, "--patience", type=int, default=None, metavar="K",
+         help="stop when the feasible front has gained no point in K batches in a row (--trials is then a cap)")
     add_flag(g, "--no-progress", action="store_true", help="no progress bar")
     if "--check" not in parser._option_string_actions:  # noqa: SLF001
         from llmhw.commands.check import add_arguments as add_check
@@ -151,6 +153,9 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
                       f"store {s.t_write:.1f} s)" + (f"; re-queued {res.requeued} unfinished" if res.requeued else ""))
     elif not guard.interrupted:
         console.print(f"the study already holds {res.complete} COMPLETE trials (--trials {trials}): report only")
+    if getattr(res, "converged", False):
+        console.print(f"converged: the front gained no point in the last {choice.patience} batches "
+                      f"({choice.patience * choice.batch_size} trials); stopped at {res.complete} of --trials {trials}")
     n_feas = int(df["feasible"].sum()) if not df.empty else 0
     dims = [c for c in front.columns if c.startswith("dim.")]
     distinct = len(front.drop_duplicates(subset=dims)) if len(front) and dims else len(front)

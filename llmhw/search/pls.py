@@ -29,12 +29,22 @@ How it samples, per trial:
    objectives no feasible archive member dominates (least violation first) — one step may repair a
    design that would extend the front, crossing a constraint boundary that separates two feasible
    regions.
-5. **Variation** (otherwise, or when every neighbourhood is exhausted): uniform crossover of two
+5. **Tolerance moves** (probability ``p_tolerance``, and half the time once every archive
+   neighbourhood is exhausted): the neighbours of feasible trials that the archive dominates by at most
+   ``tolerance`` (the additive ε-indicator on the log scale of positive objectives: 0.02 ≈ 2% in
+   every objective; members dominated out of the archive keep their unexplored neighbours here),
+   the member closest to the front first.
+   Parts of a front are often joined only through such a design: on the speed grid, front designs
+   at the next batch size need the batch *and* the prefill split moved together, and the design
+   with only one of them moved is 0.5–5% off the front (``docs/search-quality.md``). Pure Pareto
+   local search never expands a dominated design, so it reaches those parts only by a lucky
+   two-dimension mutation: the seeds that fall behind are the ones that did not get it.
+6. **Variation** (otherwise, or when every neighbourhood is exhausted): uniform crossover of two
    archive members (probability ``p_crossover``) and mutation of each dimension with probability
    1/d (at least one): ordinal values move by a Gaussian step of ``sigma`` on the position scale
    (or anywhere with probability ``p_global``), categorical ones change at random. With
    probability ``p_explore`` a uniformly random point is proposed instead.
-6. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
+7. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
 
@@ -64,6 +74,7 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _MAX_GRID = 4096          # larger int/stepped ranges are treated as continuous
 _MAX_QUAD_FEATURES = 30   # above this many base features the surrogate drops the pairwise terms
 _INFEASIBLE_POOL = 20
+_TOLERANCE_POOL = 200
 
 
 class _Coord:
@@ -258,7 +269,8 @@ class ParetoLocalSearchSampler(BaseSampler):
                  p_neighbour: float = 0.9, p_near: float = 0.1, wide: bool = True,
                  tournament: int = 3, p_crossover: float = 0.5, p_explore: float = 0.05,
                  sigma: float = 0.15, p_global: float = 0.1, surrogate: bool = True,
-                 min_surrogate_trials: int = 30, max_tries: int = 50):
+                 min_surrogate_trials: int = 30, max_tries: int = 50,
+                 tolerance: float = 0.02, p_tolerance: float = 0.1):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
         self._key_fn, self._normalise, self._values = key, normalise, dict(values or {})
@@ -270,6 +282,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self.sigma, self.p_global = sigma, p_global
         self.use_surrogate, self.min_surrogate = surrogate, min_surrogate_trials
         self.max_tries = max_tries
+        self.tolerance, self.p_tolerance = float(tolerance), float(p_tolerance)
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self._reset(None)
@@ -285,6 +298,8 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._arch: list[dict] = []         # {"loss", "u", "children", "crowd", "nb"}
         self._infeasible: list[tuple[float, np.ndarray]] = []
         self._near: list[dict] = []
+        self._tol: list[dict] = []         # feasible, dominated, within ``tolerance`` of the archive
+        self._logok: np.ndarray | None = None
         self._signs: np.ndarray | None = None
         self._n_complete = 0
         self._sur: _Surrogate | None = None
@@ -357,17 +372,69 @@ class ParetoLocalSearchSampler(BaseSampler):
                 del self._infeasible[_INFEASIBLE_POOL:]
             return
         loss = np.asarray(t.values, dtype=float) * self._signs
-        keep = []
+        member = {"loss": loss, "u": u, "children": 0, "nb": None}
+        keep, dropped = [], []
         for a in self._arch:
             al = a["loss"]
             if np.all(al <= loss) and (np.any(al < loss) or np.array_equal(a["u"], u)):
-                return  # dominated by (or equal to) an archive member
+                self._tolerate(member)  # dominated by (or equal to) an archive member
+                return
             if not (np.all(loss <= al) and np.any(loss < al)):
                 keep.append(a)
-        keep.append({"loss": loss, "u": u, "children": 0, "nb": None})
+            else:
+                dropped.append(a)
+        keep.append(member)
         self._arch = keep
         self._infeasible = []
         self._crowding()
+        for a in dropped:   # a member just dominated keeps its unexplored neighbours if it is close
+            self._tolerate(a)
+
+    # ------------------------------------------------------------------ tolerance
+    def _gap(self, loss: np.ndarray) -> float:
+        """How much ``loss`` must improve, in every objective at once, to be dominated by no archive
+        member (the additive ε-indicator on the log scale of positive objectives: 0.02 ≈ 2%; an
+        objective that is not always positive is measured raw, relative to the archive's span)."""
+        if self._logok is None:
+            self._logok = np.ones(len(loss), dtype=bool)
+        A = np.array([a["loss"] for a in self._arch])
+        pos = np.all(A * self._signs > 0, axis=0) & (loss * self._signs > 0)
+        self._logok &= pos
+        def z(x):
+            raw = x / np.maximum(A.max(axis=0) - A.min(axis=0), 1e-300)
+            return np.where(self._logok, self._signs * np.log(np.where(self._logok, np.abs(x), 1.0)), raw)
+        return float(np.min(np.max(z(loss)[None, :] - z(A), axis=1)))
+
+    def _tolerate(self, member: dict) -> None:
+        """Keep a feasible dominated design whose gap to the archive is at most ``tolerance``: its
+        neighbours are proposed too (``p_tolerance``), so a path between two parts of the front
+        may pass through a design slightly off it (e.g. a larger batch whose micro-batch split
+        still has to follow)."""
+        if not self.p_tolerance or not self._arch or (member["nb"] is not None and not member["nb"]):
+            return
+        gap = self._gap(member["loss"])
+        if gap <= self.tolerance:
+            member["gap"] = gap
+            self._tol.append(member)
+            if len(self._tol) > 4 * _TOLERANCE_POOL:
+                self._tol.sort(key=lambda a: a["gap"])
+                del self._tol[_TOLERANCE_POOL:]
+
+    def _tolerance_neighbour(self) -> dict | None:
+        """The next neighbour of the pool member closest to the front (its gap is re-measured
+        against the current archive first: members now above ``tolerance``, and exhausted ones,
+        are dropped)."""
+        while self._tol:
+            m = min(self._tol, key=lambda a: a["gap"])
+            gap = self._gap(m["loss"])
+            if gap > m["gap"] + 1e-12 and gap <= self.tolerance:
+                m["gap"] = gap          # the archive moved on: re-rank before expanding it
+                continue
+            got = self._pop_neighbour(m) if gap <= self.tolerance else None
+            if got is not None:
+                return got
+            self._tol = [b for b in self._tol if b is not m]
+        return None
 
     def _z(self, losses: np.ndarray) -> np.ndarray:
         """Losses on the surrogate's scale (log of positive objectives, sign kept)."""
@@ -422,10 +489,18 @@ class ParetoLocalSearchSampler(BaseSampler):
             got = self._near_neighbour()
             if got is not None:
                 return got
+        if self._tol and self._rng.uniform() < self.p_tolerance:
+            got = self._tolerance_neighbour()
+            if got is not None:
+                return got
         if self._arch and self._rng.uniform() < self.p_neighbour:
             got = self._neighbour()
             if got is not None:
                 return got
+            if self._rng.uniform() < 0.5:   # every archive neighbourhood is exhausted: half each
+                got = self._tolerance_neighbour()
+                if got is not None:
+                    return got
         return self._variation()
 
     def _variation(self) -> dict:

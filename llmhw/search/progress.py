@@ -1,4 +1,5 @@
-"""The rich progress bar of a search: trials, feasible, front size, hypervolume, trials/s, ETA.
+"""The rich progress bar of a search: trials, feasible, front size, hypervolume, trials/s, ETA, and
+with ``patience`` the batches since the front last gained a point.
 
 The hypervolume shown is measured on the feasible front with every objective normalised to the
 range observed so far among feasible trials (reference point 1.1 in each objective); it is a
@@ -25,19 +26,46 @@ class FrontTracker:
         self.hi = np.full(n_obj, -np.inf)
         self.feasible = 0
 
-    def add(self, losses: np.ndarray) -> None:
+    def add(self, losses: np.ndarray) -> int:
+        """Merge feasible loss vectors; returns how many of them joined the front with a vector no
+        front point had (a hypervolume gain: the measure of progress for ``patience``)."""
         losses = np.asarray(losses, dtype=float)
         if len(losses) == 0:
-            return
+            return 0
         self.feasible += len(losses)
         self.lo = np.minimum(self.lo, losses.min(axis=0))
         self.hi = np.maximum(self.hi, losses.max(axis=0))
-        self.front = merge_front(self.front, losses)
+        old = self.front
+        self.front = merge_front(old, losses)
+        if len(self.front) == 0:
+            return 0
+        if len(old) == 0:
+            return len(np.unique(self.front, axis=0))
+        new = ~np.any(np.all(self.front[:, None, :] == old[None, :, :], axis=2), axis=1)
+        return len(np.unique(self.front[new], axis=0))
 
     def hypervolume(self) -> float:
         if len(self.front) == 0:
             return 0.0
         return hypervolume(self.front, self.lo, self.hi)
+
+
+class Patience:
+    """Batches since the feasible front last gained a point; ``done`` after ``limit`` of them."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.stalled = 0
+
+    def update(self, gained: int) -> None:
+        self.stalled = 0 if gained else self.stalled + 1
+
+    @property
+    def done(self) -> bool:
+        return self.limit is not None and self.stalled >= self.limit
+
+    def describe(self) -> str:
+        return "-" if self.limit is None else f"{self.stalled}/{self.limit}"
 
 
 class SearchProgress:
@@ -50,20 +78,23 @@ class SearchProgress:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("feasible {task.fields[feasible]}"), TextColumn("front {task.fields[front]}"),
-            TextColumn("HV {task.fields[hv]}"), TextColumn("{task.fields[rate]} trials/s"),
+            TextColumn("HV {task.fields[hv]}"), TextColumn("{task.fields[stall]}"),
+            TextColumn("{task.fields[rate]} trials/s"),
             TimeRemainingColumn(), console=console, transient=False)
         self.task = self.progress.add_task(label, total=total, completed=done, feasible=0, front=0,
-                                           hv="-", rate="-")
+                                           hv="-", rate="-", stall="")
         self.progress.start()
 
-    def update(self, done: int, tracker: FrontTracker) -> None:
+    def update(self, done: int, tracker: FrontTracker, patience: Patience | None = None) -> None:
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.t0
         rate = (done - self.start_done) / elapsed if elapsed > 0 else 0.0
+        stall = "" if patience is None or patience.limit is None else \
+            f"no front gain {patience.describe()} batches"
         self.progress.update(self.task, completed=done, feasible=tracker.feasible,
                              front=len(tracker.front), hv=f"{tracker.hypervolume():.3f}",
-                             rate=f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}")
+                             rate=f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}", stall=stall)
 
     def close(self) -> None:
         if self.enabled:

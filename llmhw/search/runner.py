@@ -43,7 +43,7 @@ from llmhw.study.storage import count_complete, trial_store
 
 from .outcome import Outcome, attr_value, design_of, failed, from_result
 from .pareto import losses
-from .progress import FrontTracker, SearchProgress
+from .progress import FrontTracker, Patience, SearchProgress
 from .samplers import SamplerChoice, make_sampler
 from .setup import Setup, run_record
 
@@ -77,6 +77,7 @@ class RunResult:
     stats: RunStats
     requeued: int = 0
     trials: list[FrozenTrial] = field(default_factory=list)
+    converged: bool = False   # stopped by ``patience``: no front gain in that many batches
 
 
 def packed(o: Outcome) -> Outcome:
@@ -263,10 +264,9 @@ class Runner:
             attrs = {k: v for k, v in t.user_attrs.items() if k not in (REFERENCE_ATTR, DIMS_ATTR)}
             self.cache[key] = packed(Outcome(tuple(t.values), cons, attrs, bool(t.user_attrs["feasible"])))
 
-    def _track(self, tracker: FrontTracker, trials: Sequence[tuple[FrozenTrial | None, Outcome]]) -> None:
+    def _track(self, tracker: FrontTracker, trials: Sequence[tuple[FrozenTrial | None, Outcome]]) -> int:
         feas = [o.values for _, o in trials if o.values is not None and o.feasible]
-        if feas:
-            tracker.add(losses(feas, self.directions))
+        return tracker.add(losses(feas, self.directions)) if feas else 0
 
     def run(self) -> RunResult:
         t_start = time.perf_counter()
@@ -294,6 +294,7 @@ class Runner:
         progress = SearchProgress(self.console, self.target, done, self.label, self.show_progress)
         added = 0
         fail_streak = 0
+        patience = Patience(self.choice.patience)
         stop = signals.current()
         dists = space.distributions
         try:
@@ -347,17 +348,19 @@ class Runner:
                 n_kept = sum(1 for r in kept if r.state == TrialState.COMPLETE)
                 done = self.store.complete  # the storage's count, whoever wrote the trials
                 added += n_kept
-                self._track(tracker, list(zip(asked, outs)))
+                patience.update(self._track(tracker, list(zip(asked, outs))))
                 self.stats.t_ask += t1 - t0
                 self.stats.t_eval += t2 - t1
                 self.stats.t_tell += t3 - t2
                 self.stats.t_write += t4 - t3
                 self.stats.batches += 1
-                progress.update(done, tracker)
+                progress.update(done, tracker, patience)
+                if patience.done:
+                    break
         finally:
             progress.close()
             self.stats.t_total = time.perf_counter() - t_start
-        return RunResult(self.study, done, added, self.stats, len(requeue))
+        return RunResult(self.study, done, added, self.stats, len(requeue), converged=patience.done)
 
 
 def run_record_for(choice: SamplerChoice, seed: int | None, trials: int) -> dict:

@@ -10,8 +10,9 @@ Every sampler honours feasibility through the constraints stored on the trials
 - ``grid``: every list dimension enumerated; refuses range dimensions.
 - ``gp``: Optuna's GPSampler, only if PyTorch is importable.
 - ``pls``: :class:`~llmhw.search.pls.ParetoLocalSearchSampler` — a TPE warm-up, then Pareto local
-  search around an elitist archive (surrogate-ordered one-step neighbourhoods, crossover/mutation,
-  no repeated designs after the warm-up; batch 10, so the archive is updated every 10 trials).
+  search around an elitist archive (surrogate-ordered one-step neighbourhoods, also from designs
+  within 2% of the front, crossover/mutation, no repeated designs after the warm-up; batch 10, so
+  the archive is updated every 10 trials).
   It gets the space's hooks: the canonical point key (so two params that
   decode to one design are one trial), the canonical params (local moves start from the intended
   representative) and the concrete values of index-encoded dimensions (their log scale).
@@ -56,12 +57,15 @@ def default_batch_size(name: str) -> int:
 
 @dataclass(frozen=True)
 class SamplerChoice:
+    """A resolved sampler. ``patience``: stop once the feasible front has gained no point in that
+    many consecutive batches (None: run the whole budget), so ``--trials`` is a cap."""
     requested: str
     name: str        # after resolving 'auto'
     batch_size: int
+    patience: int | None = None
 
 
-def choose(name: str, trials: int, batch_size: int | None) -> SamplerChoice:
+def choose(name: str, trials: int, batch_size: int | None, patience: int | None = None) -> SamplerChoice:
     key = (name or "auto").lower()
     if key not in SAMPLERS:
         import difflib
@@ -74,7 +78,9 @@ def choose(name: str, trials: int, batch_size: int | None) -> SamplerChoice:
                          "(pip install torch, CPU wheel); use tpe, nsga2 or auto instead")
     if batch_size is not None and batch_size < 1:
         raise UsageError(f"batch size must be >= 1, got {batch_size}")
-    return SamplerChoice(key, real, batch_size or default_batch_size(real))
+    if patience is not None and patience < 1:
+        raise UsageError(f"patience must be >= 1 batches, got {patience}")
+    return SamplerChoice(key, real, batch_size or default_batch_size(real), patience)
 
 
 def make_sampler(choice: SamplerChoice, space: SearchSpace, seed: int | None,

@@ -30,14 +30,15 @@ def sampler(seed: int = 0, **kw) -> ParetoLocalSearchSampler:
 
 def test_no_repeats_and_finds_the_front():
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler())
-    study.optimize(objective, n_trials=150)
+    study.optimize(objective, n_trials=250)
     trials = study.get_trials()
     keys = [tuple(sorted(t.params.items())) for t in trials]
     assert len(set(keys[20:])) == len(keys) - 20 and not set(keys[20:]) & set(keys[:20])
-    # the front is y = 0, c = 'a', z = 0: (x, 20 - x); PLS walks along it and down in z
+    # the front is y = 0, c = 'a', z = 0: (x, 20 - x); PLS walks along it and down in z: all 21 x
+    # (seeds 0-5 all find the 21; before the tolerance moves seed 3 found 13)
     best = {t.params["x"] for t in trials
             if t.params["y"] == 0 and t.params["c"] == "a" and t.params["z"] < 0.2}
-    assert len(best) >= 15
+    assert best == set(range(21))
 
 
 def test_constraints_keep_the_archive_feasible():
@@ -116,3 +117,64 @@ def test_pls_on_the_real_space_past_its_warm_up(workdir, monkeypatch):
     designs = [repr(sorted(t.user_attrs["dims"].items())) for t in trials]
     assert len(set(designs[10:])) == 50 and not set(designs[10:]) & set(designs[:10])
     assert any(t.user_attrs["feasible"] for t in trials[10:])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Front recall on problems whose front is known in closed form (issue 16).
+
+NOISE = 6
+SEGMENTS = {"x": IntDistribution(0, 39), "m": IntDistribution(0, 19),
+            **{f"y{i}": IntDistribution(0, 9) for i in range(NOISE)}}
+
+
+def segmented(trial: optuna.Trial):
+    """Four segments of a linear front, x in 0..9, 10..19, ...; on segment s the front needs m = s.
+
+    (1 + x, 41 - x) × (1 + penalty): penalty 0 on the front (m = x // 10, every y = 0); 0.015 for the
+    one "prepared" design at a segment's end (x % 10 = 9, m = x // 10 + 1), which is therefore
+    dominated by its segment neighbour, by a factor 1.015; 1.0 for anything else. So the only one-move
+    path from segment s to s + 1 goes through a design 1.5% off the front (as on the speed grid, where
+    the next batch size needs the batch and the prefill split moved together).
+    """
+    x, m = trial.suggest_int("x", 0, 39), trial.suggest_int("m", 0, 19)
+    ys = [trial.suggest_int(f"y{i}", 0, 9) for i in range(NOISE)]
+    if any(ys):
+        pen = 1.0
+    elif m == x // 10:
+        pen = 0.0
+    elif m == x // 10 + 1 and x % 10 == 9:
+        pen = 0.015
+    else:
+        pen = 1.0
+    return (1 + x) * (1 + pen), (41 - x) * (1 + pen)
+
+
+def front_found(study) -> set[int]:
+    return {t.params["x"] for t in study.trials
+            if t.params["m"] == t.params["x"] // 10 and not any(t.params[f"y{i}"] for i in range(NOISE))}
+
+
+@pytest.mark.parametrize("tolerance, least, most", [(0.02, 40, 40), (0.0, 0, 20)])
+def test_a_path_through_a_slightly_dominated_design_reaches_every_segment(tolerance, least, most):
+    """The 40 front designs sit on 4 segments joined only through a design 1.5% off the front. With
+    the default tolerance (2%) the search walks through it; without, it must mutate x and m at once
+    (2 of 8 dimensions) to the right values, and stays on one or two segments. Over seeds 0-9 at 400
+    trials: all 40 designs for 7 seeds with the tolerance (10-15 for 3), 10-20 for all without."""
+    for seed in (0, 1):
+        s = ParetoLocalSearchSampler(seed=seed, search_space=SEGMENTS, n_startup_trials=1, tolerance=tolerance)
+        study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
+        study.enqueue_trial({"x": 0, "m": 0, **{f"y{i}": 0 for i in range(NOISE)}})
+        study.optimize(segmented, n_trials=400)
+        assert least <= len(front_found(study)) <= most
+
+
+def test_every_front_design_and_both_corners_are_found():
+    """A 64 × 64 grid whose front is the row y = 0 (64 designs, from corner x = 0 to corner x = 63):
+    every one of them is found, not only enough for the hypervolume."""
+    space = {"x": IntDistribution(0, 63), "y": IntDistribution(0, 63)}
+    study = optuna.create_study(directions=["minimize", "minimize"],
+                                sampler=ParetoLocalSearchSampler(seed=0, search_space=space, n_startup_trials=20))
+    study.optimize(lambda t: (t.suggest_int("x", 0, 63) + t.suggest_int("y", 0, 63),
+                              63 - t.params["x"] + t.params["y"]), n_trials=400)
+    found = {t.params["x"] for t in study.trials if t.params["y"] == 0}
+    assert found == set(range(64))
