@@ -37,8 +37,6 @@ FITTED: tuple[Parameter, ...] = (
               "per-tile prologue/epilogue cost, in units of reduction depth K"),
     Parameter("weight_bandwidth_efficiency", 0.1, None, 0.7, 1.0,
               "fraction of peak HBM bandwidth at which GEMV-like kernels stream the weights"),
-    Parameter("stack.kv_bandwidth_efficiency", 0.1, None, 0.7, 1.0,
-              "fraction of peak HBM bandwidth at which attention streams the KV cache of long contexts"),
     Parameter("stack.kv_context_half", 0.0, 1e5, 500.0, 1e3,
               "fixed attention cost per sequence and KV head, in positions of KV streaming (context at which "
               "the KV stream runs at half its peak)"),
@@ -52,12 +50,11 @@ FITTED: tuple[Parameter, ...] = (
               "between the timing events); describes the harness, not written to the system"),
 )
 
-#: Weight of the priors ln(efficiency / copy efficiency) of the weight and KV streams: the two GEMVs stream the
-#: same bytes, so with the per-call overhead they fix one sum, and decode points at one context fix one sum of
-#: the KV stream and its per-sequence cost; the priors settle both streams at the measured copy speed unless
-#: the data ask for less (docs/validation.md §V.10).
+#: Weight of the prior ln(weight_bandwidth_efficiency / copy efficiency): the two GEMVs stream the same bytes,
+#: so with the per-call overhead they fix one sum; the prior settles it at the measured copy stream unless the
+#: data ask for less (docs/validation.md §V.10).
 STREAM_PRIOR = 0.1
-STREAMS = ("weight_bandwidth_efficiency", "stack.kv_bandwidth_efficiency")
+STREAMS = ("weight_bandwidth_efficiency",)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ PRESETS: dict[str, Stack] = {
     "none": NO_STACK,
     # A GPU with a PyTorch-style stack (unfused element-wise operations, one kernel per operation, eager
     # prefill, graph-captured decode): the H200 calibration (docs/validation.md §V.9).
-    "gpu_pytorch": Stack(kv_bandwidth_efficiency=0.8856, kv_context_half=607.5, gemm_output_half=6.839e4,
+    "gpu_pytorch": Stack(kv_bandwidth_efficiency=0.72, kv_context_half=302.2, gemm_output_half=6.839e4,
                          gemm_k_half=566.8,
                          attention_efficiency=0.341, attention_context_half=338,
                          elementwise_bandwidth_efficiency=0.5391, norm_bytes_per_element=36,
