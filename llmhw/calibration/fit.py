@@ -37,8 +37,9 @@ FITTED: tuple[Parameter, ...] = (
               "per-tile prologue/epilogue cost, in units of reduction depth K"),
     Parameter("weight_bandwidth_efficiency", 0.1, None, 0.7, 1.0,
               "fraction of peak HBM bandwidth at which GEMV-like kernels stream the weights"),
-    Parameter("stack.kv_bandwidth_efficiency", 0.1, None, 0.7, 1.0,
-              "fraction of peak HBM bandwidth at which the decode attention kernel streams the KV cache"),
+    Parameter("stack.kv_context_half", 0.0, 1e5, 500.0, 1e3,
+              "fixed attention cost per sequence and KV head, in positions of KV streaming (context at which "
+              "the KV stream runs at half its peak)"),
     Parameter("stack.elementwise_bandwidth_efficiency", 0.1, None, 0.7, 1.0,
               "fraction of peak HBM bandwidth reached by norms, activations, residual adds and KV writes"),
     Parameter("stack.kernel_overhead_s", 1e-6, 2e-5, 1.5e-6, 1e-6,
@@ -52,7 +53,8 @@ FITTED: tuple[Parameter, ...] = (
 #: Weight of the prior ln(weight_bandwidth_efficiency / copy efficiency): the two GEMVs stream the same bytes,
 #: so with the per-call overhead they fix one sum; the prior settles it at the measured copy stream unless the
 #: data ask for less (docs/validation.md §V.10).
-WEIGHT_STREAM_PRIOR = 0.1
+STREAM_PRIOR = 0.1
+STREAMS = ("weight_bandwidth_efficiency",)
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,7 @@ def fit(machine: Machine, meas: Measurements, params: tuple[Parameter, ...] = FI
 
     def objective(x):
         values = values_of(x)
-        prior = []
-        if "weight_bandwidth_efficiency" in values:
-            prior = [WEIGHT_STREAM_PRIOR * math.log(values["weight_bandwidth_efficiency"] / cap)]
+        prior = [STREAM_PRIOR * math.log(values[k] / cap) for k in STREAMS if k in values]
         return residuals(machine, meas, values) + prior
 
     res = least_squares(objective, x0, bounds=(lo, hi), method="trf",

@@ -403,6 +403,7 @@ EXECUTION_MODES = ("graph", "eager")
 STACK = Section("the software stack's efficiencies and overheads, docs/validation.md §V", {
     "preset": choice(*STACK_PRESETS),
     "kv_bandwidth_efficiency": num(FRACTION, nullable=True),
+    "kv_context_half": num(NONNEG),
     "gemm_output_half": num(NONNEG),
     "gemm_k_half": num(NONNEG),
     "attention_efficiency": num(FRACTION, nullable=True),

@@ -39,6 +39,22 @@ def attention_efficiency(context, peak_efficiency, context_half):
     return peak_efficiency
 
 
+def kv_stream_efficiency(context, peak_efficiency, context_half):
+    """§V.1: fraction of the peak bandwidth at which attention streams the KV cache of ``context`` positions
+    per sequence.
+
+        eff = peak · c / (c + c½)
+
+    Each sequence (and KV head) costs the attention kernel a fixed amount of work besides streaming its
+    keys and values: its query tile is loaded and padded to a tensor-core tile, its split-KV partial results
+    are written and combined. Expressed as c½ positions' worth of streaming, that fixed cost is amortised
+    over longer contexts.
+    """
+    if context_half:
+        return peak_efficiency * context / (context + context_half)
+    return peak_efficiency
+
+
 def causal_score_fraction(prompt_len):
     """§V.4: with a causal mask query i attends keys 0..i, so the score work of a prompt of n tokens is
     n(n+1)/2 of the n² pairs: the fraction (n + 1) / (2n)."""

@@ -9,7 +9,7 @@ from llmhw.workload.system import System
 
 from . import xp
 from .collectives import allreduce_time_s, stage_transfer_s
-from .efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency
+from .efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency, kv_stream_efficiency
 from .geometry import StageGeometry
 from .matmul import MatmulTime, matmul_time
 from .overheads import elementwise_bytes_per_token, elementwise_time_s, layer_time_s
@@ -96,12 +96,13 @@ def attention_comm2_s(pattern: str, a2a_s, allreduce_s):
     return allreduce_s
 
 
-def kv_bandwidth_bytes_per_s(system: System, fidelity: Fidelity) -> float:
-    """§V.1 (docs/validation.md): the KV-cache bandwidth, with its own efficiency when the stack sets one
-    (corrected mode), else the weight bandwidth (§11.3)."""
-    eff = system.stack.kv_bandwidth_efficiency
-    if fidelity.stack_terms and eff is not None:
-        return system.mem_bw_bytes_per_s * eff
+def kv_bandwidth_bytes_per_s(system: System, fidelity: Fidelity, context):
+    """§V.1 (docs/validation.md): the KV-cache bandwidth at ``context`` positions per sequence, with its own
+    efficiency when the stack sets one (corrected mode), else the weight bandwidth (§11.3)."""
+    st = system.stack
+    if fidelity.stack_terms and st.kv_bandwidth_efficiency is not None:
+        return system.mem_bw_bytes_per_s * kv_stream_efficiency(context, st.kv_bandwidth_efficiency,
+                                                                st.kv_context_half)
     return system.kv_bw_bytes_per_s
 
 
@@ -149,7 +150,7 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
     causal = causal_score_fraction(P) if prefill and fidelity.causal_prefill_attention else 1
     ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R, c,
                           P if prefill else 1, fidelity, causal)
-    kv_bw, w_bw = kv_bandwidth_bytes_per_s(system, fidelity), system.w_bw_bytes_per_s
+    kv_bw, w_bw = kv_bandwidth_bytes_per_s(system, fidelity, c), system.w_bw_bytes_per_s
     times = tuple(matmul_time(op, chip, operator_efficiency(op, system, fidelity, c),
                               kv_bw if op.kv_bandwidth else w_bw) for op in ops)
     layer_compute = times[0].time_s

@@ -17,8 +17,9 @@ from llmhw.errors import LlmhwError
 class Stack:
     """Named parameters of §V (units in names; efficiencies are fractions of the chip's data-sheet peak)."""
 
-    # §V.1 bandwidths: KV-cache streaming (None = the system's weight_bandwidth_efficiency)
+    # §V.1 bandwidths: KV-cache streaming, peak · c/(c + c½) (None = the system's weight_bandwidth_efficiency)
     kv_bandwidth_efficiency: float | None = None
+    kv_context_half: float = 0.0
     # §V.2 GEMM efficiency by shape: peak · MN/(MN + MN½) · K/(K + K½); the peak is compute_perf_efficiency
     gemm_output_half: float = 0.0
     gemm_k_half: float = 0.0
@@ -68,7 +69,8 @@ PRESETS: dict[str, Stack] = {
     "none": NO_STACK,
     # A GPU with a PyTorch-style stack (unfused element-wise operations, one kernel per operation, eager
     # prefill, graph-captured decode): the H200 calibration (docs/validation.md §V.9).
-    "gpu_pytorch": Stack(kv_bandwidth_efficiency=0.556, gemm_output_half=6.839e4, gemm_k_half=566.8,
+    "gpu_pytorch": Stack(kv_bandwidth_efficiency=0.72, kv_context_half=302.2, gemm_output_half=6.839e4,
+                         gemm_k_half=566.8,
                          attention_efficiency=0.341, attention_context_half=338,
                          elementwise_bandwidth_efficiency=0.5391, norm_bytes_per_element=36,
                          activation_bytes_per_element=12, residual_bytes_per_element=6,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from llmhw.fidelity import CORRECTED, REFERENCE
-from llmhw.perf.efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency
+from llmhw.perf.efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency, kv_stream_efficiency
 from llmhw.perf.geometry import stage_geometry
 from llmhw.perf.latency import micro_batch_latency
 from llmhw.perf.overheads import elementwise_bytes_per_token, layer_time_s
@@ -30,6 +30,8 @@ def test_gemm_efficiency_halves_at_the_half_constants():
 
 def test_attention_efficiency_and_causal_fraction():
     assert attention_efficiency(512, 0.3, 512) == pytest.approx(0.15)
+    assert kv_stream_efficiency(1800, 0.8, 600) == pytest.approx(0.6)      # 0.8 · 1800 / 2400
+    assert kv_stream_efficiency(1800, 0.8, 0) == 0.8
     assert attention_efficiency(512, 0.3, 0) == 0.3
     assert causal_score_fraction(4) == 10 / 16            # 1 + 2 + 3 + 4 of 4·4 query-key pairs
 
@@ -103,6 +105,10 @@ def test_stack_terms_slow_a_decode_step_by_their_own_amounts():
     t2 = micro_batch_latency(kv, stage_geometry(kv, 1, 1, CORRECTED), False, 1, CORRECTED,
                              decode_context=1023).total_s
     assert t2 - t0 == pytest.approx(32 * 2 * 2097152 / 4.8e12)        # the KV loads take twice as long
+    # with a per-sequence cost of 1024 positions the 1024-position stream runs at half of 0.5: four times as long
+    kvh = _h200(stack={"kv_bandwidth_efficiency": 0.5, "kv_context_half": 1024}, weight_bandwidth_efficiency=1.0)
+    t3 = micro_batch_latency(kvh, stage_geometry(kvh, 1, 1, CORRECTED), False, 1, CORRECTED, decode_context=1023).total_s
+    assert t3 - t0 == pytest.approx(32 * 3 * 2 * 2097152 / 4.8e12)
 
 
 def test_presets_exist_for_every_schema_choice():
