@@ -79,6 +79,11 @@ class Model:
 
     # ---- docs/models.md §M1 derived flags -------------------------------------------------------
     @property
+    def is_modern(self) -> bool:
+        """Any docs/models.md §M1 feature that changes the §13 operators (vocabulary, MoE, MLA, windows)."""
+        return bool(self.vocab_size or self.num_experts or self.kv_lora_rank or self.windowed_layers)
+
+    @property
     def is_moe(self) -> bool:
         return self.num_experts > 0
 
@@ -179,13 +184,21 @@ class Model:
         return self.ffn_params + self.glu_params if glu_in_flops else self.ffn_params
 
     def prefill_flops(self, n: float, glu_in_flops: bool = False) -> float:
-        """prefill_flops(n) = L·(atten·n·2 + ffn·n·2) + L·2·H·d_head·n·n·2 (no causal halving)."""
+        """prefill_flops(n) = L·(atten·n·2 + ffn·n·2) + L·2·H·d_head·n·n·2 (no causal halving); a model with
+        docs/models.md §M1 keys: eq. M7.3 (every matmul counted)."""
+        if self.is_modern:
+            from .params import modern_flops
+            return modern_flops(self, n, prefill=True)
         L, ffn = self.num_layers, self._ffn_for_flops(glu_in_flops)
         return (L * (self.atten_params * n * 2 + ffn * n * 2)
                 + L * 2 * self.num_heads * self.d_head * n * n * 2)
 
     def generate_flops(self, c: float, glu_in_flops: bool = False) -> float:
-        """generate_flops(c) = L·(atten·2 + ffn·2) + L·2·H·d_head·c·2 for one token at context c."""
+        """generate_flops(c) = L·(atten·2 + ffn·2) + L·2·H·d_head·c·2 for one token at context c; a model with
+        docs/models.md §M1 keys: eq. M7.3."""
+        if self.is_modern:
+            from .params import modern_flops
+            return modern_flops(self, c, prefill=False)
         L, ffn = self.num_layers, self._ffn_for_flops(glu_in_flops)
         return L * (self.atten_params * 2 + ffn * 2) + L * 2 * self.num_heads * self.d_head * c * 2
 

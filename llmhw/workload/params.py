@@ -83,3 +83,25 @@ def active_params(m: "Model") -> float:
 def weight_bytes(m: "Model", weight_bits):
     """Weight memory at ``weight_bits`` per weight (16, 8, 4; numbers or arrays): params × bits / 8."""
     return weight_params(m) * weight_bits / 8
+
+
+def modern_flops(m: "Model", n, prefill: bool):
+    """FLOPs of a model with docs/models.md §M1 keys (eq. M7.3), no causal halving as in §10.
+
+    Prefill of n tokens: 2·n·active + n·L·attention(c̄(n)); one generated token at context n:
+    2·active + L·attention(c̄(n)), with c̄ the window-averaged context (eq. M3.2) and attention per query
+    4·H·d_head·c (MHA/GQA), expanded MLA (eq. M6.2) in prefill, absorbed MLA (eq. M6.3) in decode. Every
+    matmul counts (the GLU gate included, as §16.2 #5 fixes).
+    """
+    from . import mla
+    from .kv import attended_context
+    c = attended_context(m, n)
+    if m.is_mla:
+        if prefill:
+            attn = mla.attention_flops_expanded(m.num_heads, m.qk_rope_head_dim, m.nope_head_dim, m.value_head_dim, c)
+        else:
+            attn = mla.attention_flops_absorbed(m.num_heads, m.kv_lora_rank, m.qk_rope_head_dim, c)
+    else:
+        attn = 4 * m.num_heads * m.d_head * c
+    per_token = 2 * active_params(m) + m.num_layers * attn
+    return n * per_token if prefill else per_token

@@ -10,8 +10,8 @@ import pytest
 from llmhw import paths
 from llmhw.cli import main
 from llmhw.config import load_model
-from llmhw.perf import mla, moe
-from llmhw.workload import kv, params
+from llmhw.perf import moe
+from llmhw.workload import kv, mla, params
 from llmhw.workload.model import Model
 
 
@@ -65,6 +65,11 @@ def test_deepseek_v3_counts_by_hand():
     m = model("deepseek-v3")
     assert params.weight_params(m) == total == 671_025_397_760    # 1.750 + 667.422 + 1.853 B
     assert params.active_params(m) == active
+    # eq. M7.3: one decoded token at context 1000 = 2 × active + 61 layers × absorbed attention
+    # (2·128·576·1000 + 2·128·512·1000 = 278,528,000 per layer)
+    assert m.generate_flops(1000) == 2 * active + 61 * 278_528_000
+    # prefill of 100 tokens, expanded attention over 100 keys: (2·128·192 + 2·128·128)·100 per query and layer
+    assert m.prefill_flops(100) == 100 * (2 * active + 61 * (2 * 128 * 192 + 2 * 128 * 128) * 100)
 
 
 @pytest.mark.parametrize("name, hand", [
