@@ -10,6 +10,7 @@ from . import xp
 from .collectives import allreduce_time_s, stage_transfer_s
 from .geometry import StageGeometry
 from .matmul import MatmulTime, matmul_time
+from .modern import modern_operators, moe_comm_s, with_precision
 from .shapes import context_len, operator_shapes, rows
 
 BOTTLENECK_LABELS = ("Interconnect", "Memory", "Compute")
@@ -104,10 +105,14 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
     model = system.model
     P, G = system.prefill_len, system.decode_len
     chip = system.server.package.chip
-    b = model.bytes_per_number
+    b = system.act_bytes_per_number          # the model's b unless act_bits is set (docs/models.md M4.1)
     R = rows(prefill, micro_batch, P)
-    ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R,
-                          context_len(prefill, P, G), P if prefill else 1, fidelity)
+    if model.is_modern:                       # docs/models.md §M5–§M7
+        ops = modern_operators(system, geom, prefill, micro_batch, fidelity)
+    else:
+        ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R,
+                              context_len(prefill, P, G), P if prefill else 1, fidelity)
+    ops = with_precision(ops, system)
     eff, kv_bw, w_bw = system.compute_perf_efficiency, system.kv_bw_bytes_per_s, system.w_bw_bytes_per_s
     times = tuple(matmul_time(op, chip, eff, kv_bw if op.kv_bandwidth else w_bw) for op in ops)
     layer_compute = times[0].time_s
@@ -119,6 +124,8 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
     comm1 = geom.comm1_s(prefill)
     comm_fc = allreduce_time_s(system.allreduce_algo, geom.ring, a * b, geom.ar_alpha_s, geom.ar_beta_s_per_byte)
     comm2 = attention_comm2_s(model.resolved_attn_comm_pattern, geom.a2a_s, comm_fc)
+    if model.is_moe:                          # docs/models.md M5.9
+        comm_fc = moe_comm_s(system, geom, prefill, micro_batch, comm_fc)
     layer_comm = comm1 + comm2 + comm_fc
 
     s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, a)

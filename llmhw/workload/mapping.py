@@ -112,10 +112,11 @@ def micro_batch_pairs(batch: int) -> tuple[tuple[int, int], ...]:
 
 
 def enumerate_mappings(system: System, batch: int) -> list[MappingPoint]:
-    """§12.1: every (t, p, mb, pmb) for batch B, p ascending, then mb, then pmb."""
+    """§12.1: every (t, p, mb, pmb) for batch B, p ascending, then mb, then pmb; for an MoE model every
+    expert-parallel degree e of the stage (docs/models.md M5.6) between p and mb."""
     pairs = micro_batch_pairs(batch)
-    return [MappingPoint(c.t, c.p, mb, pmb) for c in stage_candidates(system) if stage_fits(system, c, batch)
-            for mb, pmb in pairs]
+    return [MappingPoint(c.t, c.p, mb, pmb, e) for c in stage_candidates(system) if stage_fits(system, c, batch)
+            for e in expert_parallel_candidates(system.model, c.t) for mb, pmb in pairs]
 
 
 def default_mapping_point(system: System, batch: int, cfg: Mapping[str, Any] | None = None) -> MappingPoint:
@@ -126,14 +127,14 @@ def default_mapping_point(system: System, batch: int, cfg: Mapping[str, Any] | N
         v = cfg.get(key)
         return 1 if v is None else v
 
-    t, p, mb, pmb = val("t"), val("p"), val("micro_batch"), val("prefill_micro_batch")
+    t, p, mb, pmb, e = val("t"), val("p"), val("micro_batch"), val("prefill_micro_batch"), val("e")
     if mb == 0:
         mb = batch
     if pmb == 0:
         pmb = batch
     if p == 1 and t != system.num_chips:
         t = system.num_chips
-    return MappingPoint(t, p, mb, pmb)
+    return MappingPoint(t, p, mb, pmb, e)
 
 
 def mappings_for_batch(system: System, batch: int) -> list[MappingPoint]:

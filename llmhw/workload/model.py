@@ -78,7 +78,7 @@ class Model:
                    bytes_per_number=get_or_default(cfg, "bytes_per_number", 2), attn_comm_pattern=pattern, **modern)
 
     # ---- docs/models.md §M1 derived flags -------------------------------------------------------
-    @property
+    @cached_property
     def is_modern(self) -> bool:
         """Any docs/models.md §M1 feature that changes the §13 operators (vocabulary, MoE, MLA, windows)."""
         return bool(self.vocab_size or self.num_experts or self.kv_lora_rank or self.windowed_layers)
