@@ -1,4 +1,5 @@
-"""Everything one micro-batch needs that depends only on the stage layout (t, p) (model.md §13.1–§13.5).
+"""Everything one micro-batch needs that depends only on the stage layout (t, p) (model.md §13.1–§13.5) and,
+for mixture-of-experts models, the expert-parallel degree e (docs/models.md §M5).
 
 :func:`stage_geometry` computes it for one (t, p) with Python numbers (the single-point driver uses it
 directly); :func:`stacked_geometry` turns several into arrays and :meth:`StageGeometry.take` gathers them
@@ -52,8 +53,8 @@ class StageGeometry:
                                if ring else v[index] for ring, v in zip(_IS_RING, _values(self))))
 
 
-def _layout_values(system: System, layouts: Iterable[tuple[float, int]], fidelity: Fidelity) -> list[tuple]:
-    """The :class:`StageGeometry` fields, in order, of each (t, p) (per-system constants hoisted)."""
+def _layout_values(system: System, layouts: Iterable[tuple], fidelity: Fidelity) -> list[tuple]:
+    """The :class:`StageGeometry` fields, in order, of each (t, p) or (t, p, e) (per-system constants hoisted)."""
     model = system.model
     b, H, d, L = system.act_bytes_per_number, model.num_heads, model.d, model.num_layers
     d_at, d_ff = model.d_attn, model.d_ff
@@ -92,13 +93,15 @@ _DTYPES = tuple(np.int64 if n in ("p", "attn_cols", "ff_cols", "qkv_cols", "laye
                 for n in _NAMES)
 
 
-def stacked_geometry(system: System, layouts: Sequence[tuple[float, int]], fidelity: Fidelity) -> StageGeometry:
+def stacked_geometry(system: System, layouts: Sequence[tuple], fidelity: Fidelity) -> StageGeometry:
     """The geometry of several layouts, one array per field (int64 for the integer columns; ``t`` int64 when
     every t is an int, else float64 — the grid driver then forms the int rows' t products separately)."""
     cols = list(zip(*_layout_values(system, layouts, fidelity)))
     out = []
     for name, dtype, vals in zip(_NAMES, _DTYPES, cols):
-        if name in ("ring", "ring_ep"):
+        if name == "ring_ep" and all(e == 1 for e in cols[_NAMES.index("e")]):
+            out.append(out[_NAMES.index("ring")])      # no expert parallelism: the group is the stage
+        elif name in ("ring", "ring_ep"):
             out.append(RingFactors(np.asarray([r.k for r in vals], dtype=np.float64),
                                    np.asarray([r.k_global for r in vals], dtype=np.float64),
                                    np.asarray([r.local_only for r in vals], dtype=bool),
