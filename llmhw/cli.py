@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--compat", choices=COMPAT_MODES, default=None,
                    help="fidelity mode: 'corrected' (default) fixes the reference's bugs, 'reference' reproduces them")
     g.add_argument("--outputs", metavar="DIR", default="outputs", help="output directory (default: outputs/)")
+    i = p.add_argument_group("model information")
+    i.add_argument("--model-info", metavar="NAME_OR_FILE", help="print a model's total and active parameters, "
+                                                                "KV-cache and weight bytes (docs/models.md)")
+    i.add_argument("--json", action="store_true", help="with --model-info: one JSON object")
     e = p.add_argument_group("exhaustive mode (the reference's main.py)")
     e.add_argument("--exhaustive", action="store_true", help="evaluate every point of the config lists")
     e.add_argument("--hardware-only", action="store_true", help="stop after the hardware phase")
@@ -57,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.model_info:
+            from .commands import model_info
+            return model_info.run(args)
         if args.exhaustive:
             if not args.hw:
                 raise LlmhwError("--exhaustive needs --hw FILE")

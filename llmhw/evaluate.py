@@ -49,6 +49,7 @@ class DesignPoint:
     decode_len: int
     mapping: str = "explicit"          # 'explicit' | 'best' (inner enumeration, §12.1) | 'default' (§12.2)
     best_for: str = "tco_per_mtoken_usd"
+    ep: int | None = None              # expert-parallel degree (MoE models, docs/models.md §M5.3)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _flatten(prefix: str, cfg: Mapping[str, Any], out: dict[str, Any]) -> None:
 
 
 def explicit_mapping(system: System, p: int, micro_batch: int, prefill_micro_batch: int,
-                     batch: int) -> tuple[MappingPoint, dict[str, float], list[str]]:
+                     batch: int, ep: int = 1) -> tuple[MappingPoint, dict[str, float], list[str]]:
     """A searched mapping (p, mb, pmb) made concrete with §12.1's stage width t.
 
     mb is clipped to ≤ B and pmb to ≤ mb (powers of two, fixed-dimensional space). A p that §12.1 would
@@ -107,7 +108,7 @@ def explicit_mapping(system: System, p: int, micro_batch: int, prefill_micro_bat
         t_pkg = (ns // p_eff) * np_srv
     else:
         t_pkg = np_srv // (p_eff / ns)
-    mapping = MappingPoint(t_pkg * system.server.package.num_chips, p_eff, mb, pmb)
+    mapping = MappingPoint(t_pkg * system.server.package.num_chips, p_eff, mb, pmb, ep)
     violations = mapping_violations(system, mapping, batch)
     violations["map_invalid"] = float(p - p_eff) if p_eff != p else -1.0
     return mapping, violations, reasons
@@ -173,7 +174,7 @@ class Problem:
             mapping = perf.mapping
         elif point.mapping == "explicit":
             mapping, map_v, map_reasons = explicit_mapping(sys_, point.p or 1, point.micro_batch or 1,
-                                                           point.prefill_micro_batch or 1, B)
+                                                           point.prefill_micro_batch or 1, B, point.ep or 1)
             reasons += map_reasons
             perf = evaluate_point(sys_, mapping, B, fidelity=self.fidelity)
         elif point.mapping == "default":
@@ -182,6 +183,9 @@ class Problem:
             raise ValueError(f"unknown mapping mode {point.mapping!r} (allowed: {', '.join(MAPPING_MODES)})")
         if map_v.get("map_memory_bytes", 0) > 0:
             reasons.append("model + KV cache do not fit the memory of the stages used")
+        if map_v.get("map_ep_invalid", 0) > 0:
+            reasons.append(f"expert-parallel degree {mapping.e} does not divide the {mapping.t} chips of a stage "
+                           f"or exceeds the {self.model.num_experts} experts")
         violations = full_violations(srv.package.chip.violations, srv.package.violations, srv.violations,
                                      sys_.violations, map_v)
         return Result(metrics=read(sys_, perf), violations=violations, reasons=tuple(reasons),
@@ -254,7 +258,8 @@ class Problem:
             "chip_id": sys_.server.package.chip.chip_id, "model": self.model.name,
             "num_servers": sys_.num_servers, "batch": point.batch, "prefill_len": point.prefill_len,
             "decode_len": point.decode_len, "mapping_mode": point.mapping, "t": m.t, "p": m.p,
-            "micro_batch": m.micro_batch, "prefill_micro_batch": m.prefill_micro_batch,
+            "micro_batch": m.micro_batch, "prefill_micro_batch": m.prefill_micro_batch, "e": m.e,
+            "weight_bits": sys_.weight_bits, "act_bits": sys_.act_bits, "kv_bits": sys_.kv_bits,
             "prefill_bottleneck": r.prefill_bottleneck, "decode_bottleneck": r.decode_bottleneck,
             "compat": self.fidelity.compat,
         })

@@ -25,6 +25,8 @@ CONSTRAINTS: dict[str, tuple[str, str, str]] = {
     "sys_memory_bytes": ("system", "bytes", "model bytes ≤ num_servers × server memory"),
     "map_memory_bytes": ("mapping", "bytes", "model + batch·(P+G)·KV bytes ≤ memory of the stages used"),
     "map_invalid": ("mapping", "-", "p ≤ num_servers or p a multiple of num_servers, t ≥ 1"),
+    "map_ep_invalid": ("mapping", "-", "expert-parallel degree e divides t and e ≤ experts (MoE, docs/models.md M5.6)"),
+    "map_chip_memory_bytes": ("mapping", "bytes", "busiest chip's weights + KV ≤ chip memory (MoE, docs/models.md M5.7)"),
 }
 CONSTRAINT_NAMES: tuple[str, ...] = tuple(CONSTRAINTS)
 

@@ -231,6 +231,8 @@ CHIP = Section("a chip, §3.1", {
     "macs_density": num(POSITIVE),
     "w_per_tops": num(NONNEG),
     "vdd": num(POSITIVE),
+    "perf_scale_8bit": num(POSITIVE),   # docs/models.md §M4: peak rate at 8 / 16 bits (default 2)
+    "perf_scale_4bit": num(POSITIVE),   # peak rate at 4 / 16 bits (default 4)
     "core": ANYTHING,
 })
 
@@ -369,6 +371,21 @@ MODEL = Section("a model, §10", {
     "heads_per_kv_cache": integer(AT_LEAST_1),
     "bytes_per_number": num(POSITIVE),
     "attn_comm_pattern": choice(*ATTN_COMM_PATTERNS),
+    # modern models (docs/models.md §M1); absent = the §10 model
+    "vocab_size": integer(NONNEG),
+    "tie_word_embeddings": flag(),
+    "num_experts": integer(NONNEG),
+    "experts_per_token": integer(NONNEG),
+    "num_shared_experts": integer(NONNEG),
+    "d_ff_expert": integer(NONNEG),
+    "first_dense_layers": integer(NONNEG),
+    "q_lora_rank": integer(NONNEG),
+    "kv_lora_rank": integer(NONNEG),
+    "qk_rope_head_dim": integer(NONNEG),
+    "qk_nope_head_dim": integer(NONNEG),
+    "v_head_dim": integer(NONNEG),
+    "sliding_window": integer(NONNEG),
+    "full_attention_every": integer(NONNEG),
 })
 
 MODEL_TOP = Section("a model file, §10", {"Model": sub(MODEL, required=True)})
@@ -382,9 +399,19 @@ def _asplos_check(value: bool) -> str | None:
         if value else None
 
 
+#: docs/models.md §M4: bit widths of weights, activations and the KV cache (FP8, FP4, INT4 count by bits).
+PRECISION_BITS = (4, 8, 16, 32)
+_BITS_ALLOWED = "one of 4, 8, 16, 32 (bits per number)"
+
+
+def _bits_check(value: int) -> str | None:
+    return None if value in PRECISION_BITS else "not a supported bit width"
+
+
 DEFAULT_MAPPING = Section("a fixed mapping, §12.2", {
     "t": integer(AT_LEAST_1),
     "p": integer(AT_LEAST_1),
+    "e": integer(AT_LEAST_1),
     "c": integer(AT_LEAST_1),
     "micro_batch": integer(NONNEG),
     "prefill_micro_batch": integer(NONNEG),
@@ -438,6 +465,11 @@ SYSTEM = Section("a system configuration, §11.1", {
     "asplos_version": flag(check=_asplos_check, allowed="false"),
     "compat": choice(*COMPAT_MODES),
     "stack": sub(STACK),
+    # deployment precision and MoE routing (docs/models.md §M4, §M5); absent = the §10/§13 behaviour
+    "weight_bits": Field(INT, choices=PRECISION_BITS, check=_bits_check, allowed=_BITS_ALLOWED),
+    "act_bits": Field(INT, choices=PRECISION_BITS, check=_bits_check, allowed=_BITS_ALLOWED),
+    "kv_bits": Field(INT, choices=PRECISION_BITS, check=_bits_check, allowed=_BITS_ALLOWED),
+    "moe_imbalance": num(Bound(1)),
     "workload": Field(WORKLOAD, section=WORKLOAD_SECTION,
                       allowed="a mapping {max_batch, eval_len}"),
 })

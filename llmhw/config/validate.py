@@ -374,6 +374,28 @@ class _Checker:
                 self.fail(_join(path, "num_heads"), f"not divisible by heads_per_kv_cache={group}",
                           heads, "a multiple of heads_per_kv_cache")
 
+    def model_modern(self, model: dict, path: str) -> None:
+        """docs/models.md §M1: an MoE model routes 1 ≤ top-k ≤ E experts; MLA needs its RoPE key width."""
+        def val(key: str) -> Any:
+            v = model.get(key, 0)
+            return v if _is_number(v) else None        # a list or a range: checked per sampled value
+
+        experts, top_k = val("num_experts"), val("experts_per_token")
+        if experts and top_k is not None and not 1 <= top_k <= experts:
+            self.fail(_join(path, "experts_per_token"), f"must be between 1 and num_experts={experts}",
+                      top_k, "an integer in [1, num_experts] for an MoE model")
+        if not experts:
+            for key in ("experts_per_token", "num_shared_experts", "first_dense_layers"):
+                if val(key):
+                    self.fail(_join(path, key), "set without num_experts", model[key],
+                              "num_experts > 0 (an MoE model), or omit the key")
+        if val("kv_lora_rank") and not val("qk_rope_head_dim"):
+            self.fail(_join(path, "qk_rope_head_dim"), "missing for an MLA model (kv_lora_rank is set)",
+                      allowed="the RoPE key width, e.g. 64")
+        if val("full_attention_every") and not val("sliding_window"):
+            self.fail(_join(path, "full_attention_every"), "set without sliding_window",
+                      model["full_attention_every"], "a sliding_window > 0, or omit the key")
+
     def system_sizing(self, system: dict) -> None:
         """§11.2: some combination must set num_servers, max_tco, kv_cache_ratio or max_ctx_len."""
 
@@ -533,6 +555,7 @@ def validate_model(raw: dict, file: Any = None, *, strict_heads: bool = True) ->
     _top(checker, raw, MODEL_TOP)
     checker.expandable(raw["Model"], MODEL_TOP.fields["Model"].section, "Model")
     checker.model_heads(raw["Model"], "Model", strict_heads)
+    checker.model_modern(raw["Model"], "Model")
 
 
 def concrete_model(model: dict, file: Any = None) -> dict:

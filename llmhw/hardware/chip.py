@@ -44,6 +44,16 @@ class Chip(Checked):
     mem_3d_vault_tsvs: int | None
     pkg2pkg_io: IOLink
     chip2chip_io: IOLink | None
+    perf_scale_8bit: float = 2.0     # docs/models.md §M4: 8-bit dense rate / 16-bit rate (H100 FP8: 2×)
+    perf_scale_4bit: float = 4.0     # 4-bit dense rate / 16-bit rate (B200 FP4: 4×; H100 has none: 2×)
+
+    def perf_scale(self, bits):
+        """Peak-rate multiplier of a compute precision (eq. M4.2): 1 at ≥ 16 bits, ``perf_scale_8bit``
+        at 8, ``perf_scale_4bit`` at 4 (numbers or numpy arrays of bits)."""
+        import numpy as np
+        if isinstance(bits, np.ndarray):
+            return np.where(bits <= 4, self.perf_scale_4bit, np.where(bits <= 8, self.perf_scale_8bit, 1.0))
+        return self.perf_scale_4bit if bits <= 4 else self.perf_scale_8bit if bits <= 8 else 1.0
 
     @property
     def tops(self) -> float:
@@ -158,4 +168,6 @@ def build_chip(cfg: Mapping[str, Any], k: Constants, default_id: Any = 0) -> Chi
         cost_usd=cost, vdd_v=get_or_default(cfg, "vdd", 0.8), hbm_channels=get_or_default(cfg, "hbm_channels", 0),
         mem_3d_vaults=get_or_default(cfg, "mem_3d_vaults", 0), mem_3d_vault_tsvs=cfg.get("mem_3d_vault_tsvs"),
         pkg2pkg_io=pkg2pkg, chip2chip_io=c2c, violations=violations, reasons=tuple(reasons),
+        perf_scale_8bit=get_or_default(cfg, "perf_scale_8bit", 2.0),
+        perf_scale_4bit=get_or_default(cfg, "perf_scale_4bit", 4.0),
     )

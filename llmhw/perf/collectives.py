@@ -132,6 +132,6 @@ def allreduce_latency_s(system: System, p: int, nodes: float, nbytes: float) -> 
 def stage_transfer_s(system: System, stage_bw_bytes_per_s, activation_elements):
     """§13.1: a × b / (stage_bw × io_eff) + the server link's init time (always the server link's);
     ``stage_bw_bytes_per_s`` is :func:`stage_link`'s bandwidth (numbers or arrays)."""
-    b = system.model.bytes_per_number
+    b = system.act_bytes_per_number           # the model's b unless act_bits is set (docs/models.md M4.1)
     return (activation_elements * b / (stage_bw_bytes_per_s * system.io_bandwidth_efficiency)
             + system.server.io.init_time_s)

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmhw.fidelity import Fidelity
+from llmhw.workload.kv import kv_numbers_per_sequence
+from llmhw.workload.params import active_params, expert_params, weight_params
 from llmhw.workload.system import System
+
+from .moe import distinct_experts
 
 from .shapes import context_len, rows
 
@@ -48,6 +52,16 @@ def weights_total(system: System, fidelity: Fidelity) -> float:
     return m.num_layers * 12 * m.d * m.d
 
 
+def weights_read(model, tokens):
+    """Weights one iteration of ``tokens`` tokens reads (docs/models.md M7.4): every weight but the input
+    embedding (a row lookup) and the routed experts it does not touch (M5.1)."""
+    w = weight_params(model) - model.vocab_size * model.d * (0 if model.tie_word_embeddings else 1)
+    if model.moe_layers:
+        unused = model.num_experts - distinct_experts(model.num_experts, model.experts_per_token, tokens)
+        w = w - model.moe_layers * unused * expert_params(model)
+    return w
+
+
 def iteration_energy_pj(system: System, t, prefill: bool, micro_batch,
                         fidelity: Fidelity) -> tuple[float, float, float]:
     """(E_fma, E_mem, E_comm) in pJ of one micro-batch iteration (§13.7); numbers or arrays.
@@ -56,17 +70,27 @@ def iteration_energy_pj(system: System, t, prefill: bool, micro_batch,
     one more addend of the three sums here."""
     m = system.model
     r = energy_rates(system)
-    L, d, b = m.num_layers, m.d, m.bytes_per_number
+    L, d = m.num_layers, m.d
+    # bytes per number of weights, activations and KV: the model's b unless bits are set (docs/models.md M4.1)
+    wb, b, kvb = system.weight_bytes_per_number, system.act_bytes_per_number, system.kv_bytes_per_number
     P, G = system.prefill_len, system.decode_len
     W_tot = weights_total(system, fidelity)
-    E_wgt = W_tot * b * r.mem_pj_per_byte
     x = rows(prefill, micro_batch, P)
     c = context_len(prefill, P, G)
+    W_read = W_fma = W_tot
+    if m.is_modern and fidelity.energy_counts_fixed:      # docs/models.md M7.4
+        W_read, W_fma = weights_read(m, x), active_params(m)
+    E_wgt = W_read * wb * r.mem_pj_per_byte
     acts = L * 9 * d * x
     kv = L * 2 * d * c
-    E_fma = W_tot * x * r.fma_pj + kv * x * r.fma_pj
-    kv_read = micro_batch * c * m.kv_numbers_per_token if fidelity.energy_counts_fixed else kv
-    E_mem = E_wgt + acts * b * r.sram_act_pj_per_byte + kv_read * b * r.mem_pj_per_byte
+    E_fma = W_fma * x * r.fma_pj + kv * x * r.fma_pj
+    if not fidelity.energy_counts_fixed:
+        kv_read = kv
+    elif m.windowed_layers:
+        kv_read = micro_batch * kv_numbers_per_sequence(m, c)
+    else:
+        kv_read = micro_batch * c * m.kv_numbers_per_token
+    E_mem = E_wgt + acts * b * r.sram_act_pj_per_byte + kv_read * kvb * r.mem_pj_per_byte
     return E_fma, E_mem, allreduce_energy_pj(system, t, x, r)
 
 
@@ -75,7 +99,7 @@ def allreduce_energy_pj(system: System, t, x, rates: EnergyRates | None = None):
     m = system.model
     r = energy_rates(system) if rates is None else rates
     allred = m.num_layers * 2 * m.d * x * t
-    return allred * m.bytes_per_number * r.link_pj_per_byte
+    return allred * system.act_bytes_per_number * r.link_pj_per_byte
 
 
 def stage_energy_j(iteration_pj: tuple[float, float, float], iterations):

@@ -24,8 +24,9 @@ from typing import Sequence
 import numpy as np
 
 from llmhw.fidelity import Fidelity
-from llmhw.workload.mapping import (MappingPoint, default_mapping_point, dynamic_prefill_active, micro_batch_pairs,
-                                    required_memory_bytes, stage_candidates)
+from llmhw.workload.mapping import (MappingPoint, default_mapping_point, dynamic_prefill_active,
+                                    expert_parallel_candidates, micro_batch_pairs, required_memory_bytes,
+                                    stage_candidates)
 from llmhw.workload.system import System, powers_of_two_upto
 
 from .cost import token_cost
@@ -40,10 +41,12 @@ INT64_LIMIT = 2 ** 63 - 1
 
 @dataclass(frozen=True)
 class Candidate:
-    """A (t, p) pair; ``t`` keeps its Python type (int, or float when p > num_servers)."""
+    """A (t, p, e) layout; ``t`` keeps its Python type (int, or float when p > num_servers); ``e`` is the
+    expert-parallel degree (docs/models.md §M5, 1 for a dense model)."""
 
     t: float
     p: int
+    e: int = 1
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Grid:
 
     def mapping(self, i: int) -> MappingPoint:
         c = self.candidates[int(self.cand[i])]
-        return MappingPoint(c.t, c.p, int(self.micro_batch[i]), int(self.prefill_micro_batch[i]))
+        return MappingPoint(c.t, c.p, int(self.micro_batch[i]), int(self.prefill_micro_batch[i]), c.e)
 
     def __len__(self) -> int:
         return len(self.batch)
@@ -198,10 +201,17 @@ def _enumerated_layout(system: System):
     cands = [c for c, cap in capacity if not cap < demand[0]]          # the §12.1 fit at the smallest batch
     caps = [cap for _, cap in capacity if not cap < demand[0]]
     fits = tuple((B, tuple(i for i, cap in enumerate(caps) if not cap < dem)) for B, dem in zip(batches, demand))
-    out = [Candidate(c.t, c.p) for c in cands]
+    if system.model.is_moe:          # every expert-parallel degree of each layout (docs/models.md M5.6)
+        ep = [(Candidate(c.t, c.p, e), cap) for c, cap in zip(cands, caps)
+              for e in expert_parallel_candidates(system.model, c.t)]
+        caps = [cap for _, cap in ep]
+        fits = tuple((B, tuple(i for i, cap in enumerate(caps) if not cap < dem)) for B, dem in zip(batches, demand))
+        out = [c for c, _ in ep]
+    else:
+        out = [Candidate(c.t, c.p) for c in cands]
     if not cands:
         return out, None
-    return out, _combos(len(cands), powers_of_two_upto(system.max_batch), fits)
+    return out, _combos(len(out), powers_of_two_upto(system.max_batch), fits)
 
 
 def _default_layout(system: System):
@@ -213,10 +223,10 @@ def _default_layout(system: System):
     index: dict[tuple, int] = {}
     cand = []
     for m in points:
-        key = (type(m.t), m.t, m.p)
+        key = (type(m.t), m.t, m.p, m.e)
         if key not in index:
             index[key] = len(cands)
-            cands.append(Candidate(m.t, m.p))
+            cands.append(Candidate(m.t, m.p, m.e))
         cand.append(index[key])
     cand = np.asarray(cand, dtype=np.int64)
     B = np.asarray(system.batches, dtype=np.int64)
@@ -242,7 +252,7 @@ def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
     if layout is None:
         return _empty_grid(cands)
     cand, B, mb, pmb, segs, rows = layout
-    geoms = stacked_geometry(system, [(c.t, c.p) for c in cands], fidelity)
+    geoms = stacked_geometry(system, [(c.t, c.p, c.e) for c in cands], fidelity)
     if not _int_bound_ok(system, geoms, int(max(int(mb.max()), int(pmb.max()), 1)), fidelity):
         return None
     p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows

@@ -12,6 +12,7 @@ from .collectives import allreduce_time_s, stage_transfer_s
 from .efficiency import attention_efficiency, causal_score_fraction, gemm_efficiency, kv_stream_efficiency
 from .geometry import StageGeometry
 from .matmul import MatmulTime, matmul_time
+from .modern import modern_operators, moe_comm_s, with_precision
 from .overheads import elementwise_bytes_per_token, elementwise_time_s, layer_time_s
 from .shapes import Operator, context_len, operator_shapes, rows
 
@@ -144,12 +145,18 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
     model = system.model
     P, G = system.prefill_len, system.decode_len
     chip = system.server.package.chip
-    b = model.bytes_per_number
+    b = system.act_bytes_per_number          # the model's b unless act_bits is set (docs/models.md M4.1)
     R = rows(prefill, micro_batch, P)
     c = context_len(prefill, P, G, decode_context)
     causal = causal_score_fraction(P) if prefill and fidelity.causal_prefill_attention else 1
-    ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R, c,
-                          P if prefill else 1, fidelity, causal)
+    if model.is_modern:                       # docs/models.md §M5–§M7
+        ops = modern_operators(system, geom, prefill, micro_batch, fidelity, c)
+        if causal != 1:                       # §V.4 for the attention score operators of any model
+            ops = tuple(op._replace(work_fraction=causal) if op.kv_bandwidth else op for op in ops)
+    else:
+        ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R, c,
+                              P if prefill else 1, fidelity, causal)
+    ops = with_precision(ops, system)
     kv_bw, w_bw = kv_bandwidth_bytes_per_s(system, fidelity, c), system.w_bw_bytes_per_s
     times = tuple(matmul_time(op, chip, operator_efficiency(op, system, fidelity, c),
                               kv_bw if op.kv_bandwidth else w_bw) for op in ops)
@@ -168,6 +175,8 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
     comm1 = geom.comm1_s(prefill)
     comm_fc = allreduce_time_s(system.allreduce_algo, geom.ring, a * b, geom.ar_alpha_s, geom.ar_beta_s_per_byte)
     comm2 = attention_comm2_s(model.resolved_attn_comm_pattern, geom.a2a_s, comm_fc)
+    if model.is_moe:                          # docs/models.md M5.9
+        comm_fc = moe_comm_s(system, geom, prefill, micro_batch, comm_fc)
     layer_comm = comm1 + comm2 + comm_fc
 
     s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, a)

@@ -28,11 +28,22 @@ def roofline_time(op: Operator, chip_perf_flops: float, compute_perf_efficiency:
     ops = op.stacks * op.I * op.J * op.K * 2
     if op.work_fraction != 1:
         ops = ops * op.work_fraction
-    t_comp = ops / (chip_perf_flops * compute_perf_efficiency)
-    t_load = op.stacks * op.J * op.K * 2 / bandwidth_bytes_per_s
+    rate = chip_perf_flops * compute_perf_efficiency
+    if op.perf_scale != 1:                      # docs/models.md M4.2
+        rate = rate * op.perf_scale
+    t_comp = ops / rate
+    bpe = ROOFLINE_BYTES_PER_ELEMENT if op.load_bytes is None else op.load_bytes     # M4.1
+    t_load = op.stacks * op.J * op.K * bpe / bandwidth_bytes_per_s
     if op.load_divisor != 1:
         t_load = t_load / op.load_divisor
-    return MatmulTime(xp.maximum(t_comp, t_load), t_comp, t_load)
+    return _shared(op, MatmulTime(xp.maximum(t_comp, t_load), t_comp, t_load))
+
+
+def _shared(op: Operator, mt: MatmulTime) -> MatmulTime:
+    """The operator's times × its layer share (docs/models.md M7.1): the mean layer's contribution."""
+    if op.share == 1:
+        return mt
+    return MatmulTime(mt.time_s * op.share, mt.t_comp_s * op.share, mt.t_load_s * op.share)
 
 
 def ws_array_width(chip: Chip) -> int:
@@ -58,11 +69,15 @@ def ws_time(op: Operator, chip: Chip, bandwidth_bytes_per_s: float) -> MatmulTim
     J_bar = xp.ceil(J / J_hat)
     K_bar = xp.ceil(K_c / K_hat)
     t_load = J_bar * K_bar / (bandwidth_bytes_per_s / n_sa)
+    if op.load_bytes is not None:               # docs/models.md M4.1 (else §16.1 #5: 1 byte per element)
+        t_load = t_load * op.load_bytes
     if op.load_divisor != 1:
         t_load = t_load / op.load_divisor
     t_comp = xp.ceil(xp.maximum(2 * w + I_bar, 2 * I_bar) / 2) / chip.freq_hz
+    if op.perf_scale != 1:                      # M4.2: more MACs per cycle at lower precision
+        t_comp = t_comp / op.perf_scale
     time = s_core * (t_load + t_comp + (I_hat * J_hat * K_hat - 1) * xp.maximum(t_load, t_comp))
-    return MatmulTime(time, t_comp, t_load)
+    return _shared(op, MatmulTime(time, t_comp, t_load))
 
 
 def matmul_time(op: Operator, chip: Chip, compute_perf_efficiency: float, bandwidth_bytes_per_s: float) -> MatmulTime:

@@ -81,7 +81,7 @@ def evaluate_point(system: System, mapping: MappingPoint, batch: int, prefill_le
     model = system.model
     P, G, B = system.prefill_len, system.decode_len, batch
     t, p, mb, pmb = mapping.t, mapping.p, mapping.micro_batch, mapping.prefill_micro_batch
-    geom = stage_geometry(system, t, p, fidelity)
+    geom = stage_geometry(system, t, p, fidelity, mapping.e)
 
     mbl_p = micro_batch_latency(system, geom, True, pmb, fidelity)
     dyn = dynamic_prefill(system, B)

@@ -27,6 +27,9 @@ class Operator(NamedTuple):
     kv_bandwidth: bool           # loaded at kv_bw (attention) rather than w_bw (weights)
     load_divisor: float = 1      # G_kv for the K/V loads when GQA is in the shapes (corrected)
     work_fraction: float = 1     # causal prefill attention: (P + 1) / (2P) of the score work (corrected, §V.4)
+    share: float = 1             # fraction of the layers the operator belongs to (docs/models.md M7.1)
+    load_bytes: float | None = None   # bytes per loaded element at the system's precision (M4.1); None: §16.1 #5
+    perf_scale: float = 1        # peak-rate multiplier of the operand precision (M4.2)
 
 
 def context_len(prefill: bool, prefill_len: int, decode_len: int, decode_context: float | None = None) -> float:

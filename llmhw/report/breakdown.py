@@ -27,6 +27,8 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("design", "servers × chips", "x.servers_chips", ""),
     ("design", "mapping t × p (chips per stage × stages)", "x.mapping", ""),
     ("design", "micro-batch decode / prefill", "x.micro_batches", ""),
+    ("design", "expert-parallel degree e", "design.e", ""),
+    ("design", "precision weights / activations / KV (bits)", "x.precision", ""),
     ("chip", "die area", "chip_area_mm2", "mm²"),
     ("chip", "  SRAM", "x.chip.sram_area_mm2", "mm²"),
     ("chip", "  MAC arrays", "x.chip.mac_area_mm2", "mm²"),
@@ -148,6 +150,8 @@ def stored_values(trial: FrozenTrial) -> dict[str, Any]:
         out["x.mapping"] = f"{d['t']} × {d['p']}"
     if "micro_batch" in d and "prefill_micro_batch" in d:
         out["x.micro_batches"] = f"{d['micro_batch']} / {d['prefill_micro_batch']}"
+    if any(d.get(k) is not None for k in ("weight_bits", "act_bits", "kv_bits")):
+        out["x.precision"] = " / ".join(str(d.get(k) or "model") for k in ("weight_bits", "act_bits", "kv_bits"))
     if "prefill_utilization" in out and "decode_utilization" in out:
         out["x.utilisation"] = f"{out['prefill_utilization'] * 100:.3g} % / {out['decode_utilization'] * 100:.3g} %"
     return out

@@ -268,6 +268,21 @@ def _ceil_log2(n: int) -> int:
     return max(0, (int(n) - 1).bit_length())
 
 
+#: Largest expert-parallel degree offered to the search (docs/models.md §M5.3).
+MAX_EXPERT_PARALLEL = 64
+
+
+def expert_parallel_degrees(model: Mapping[str, Any]) -> tuple[int, ...]:
+    """The expert-parallel degrees of a model: 1, 2, 4, … ≤ min(experts, 64); (1,) for a dense model.
+    A degree that does not divide the stage's chips is scored with ``map_ep_invalid``."""
+    experts = int(model.get("num_experts") or 0)
+    out, e = [1], 2
+    while e <= min(experts, MAX_EXPERT_PARALLEL):
+        out.append(e)
+        e *= 2
+    return tuple(out)
+
+
 def pipeline_candidates(num_layers: int) -> list[int]:
     """model.md §12.1 step 1: the smallest p for each distinct ceil(L/p), increasing."""
     out, last = [], None
@@ -344,6 +359,9 @@ class SearchSpace:
                             IntDistribution(-_ceil_log2(cands[-1]), kmax), None, "log2"))
             dims.append(Dim("prefill_splits_log2", MAPPING, ("prefill_micro_batch",), "split",
                             IntDistribution(0, kmax), None, "log2"))
+            ep = expert_parallel_degrees(self.model)      # docs/models.md §M5.3 (MoE models only)
+            if len(ep) > 1:
+                dims.append(Dim("e#i", MAPPING, ("e",), "pipeline", IntDistribution(0, len(ep) - 1), ep, "index"))
         names = [d.name for d in dims]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -397,31 +415,32 @@ class SearchSpace:
     def mapping_values(self, params: Mapping[str, Any]) -> dict[str, int | None]:
         batch = 2 ** int(params["batch_log2"])
         if self.mapping == "best":
-            return {"batch": batch, "p": None, "micro_batch": None, "prefill_micro_batch": None}
+            return {"batch": batch, "p": None, "micro_batch": None, "prefill_micro_batch": None, "e": None}
         if self.fixed_mapping:
             dm = self._concrete(SYSTEM, params)["default_mapping"] or {}
             mb = int(dm.get("micro_batch", 1)) or batch
             pmb = int(dm.get("prefill_micro_batch", 1)) or batch
             return {"batch": batch, "p": int(dm.get("p", 1)), "micro_batch": mb,
-                    "prefill_micro_batch": pmb}
+                    "prefill_micro_batch": pmb, "e": int(dm.get("e", 1))}
         p = self.by_name["p#i"].decode(params["p#i"])
         k = _ceil_log2(p) + int(params["micro_batches_rel_log2"])   # log2 of the micro-batch count
         mb = batch >> min(max(k, 0), int(params["batch_log2"]))
         pmb = max(1, mb >> int(params["prefill_splits_log2"]))
-        return {"batch": batch, "p": p, "micro_batch": mb, "prefill_micro_batch": pmb}
+        e = self.by_name["e#i"].decode(params["e#i"]) if "e#i" in self.by_name else 1
+        return {"batch": batch, "p": p, "micro_batch": mb, "prefill_micro_batch": pmb, "e": e}
 
     def point(self, params: Mapping[str, Any]) -> DesignPoint:
         """The concrete design point of a complete param dict."""
         m = self.mapping_values(params)
         if self.fixed_mapping and self.mapping == "explicit":  # §12.2: the evaluator applies it
-            m = dict(m, p=None, micro_batch=None, prefill_micro_batch=None)
+            m = dict(m, p=None, micro_batch=None, prefill_micro_batch=None, e=None)
         return DesignPoint(
             chip=self._concrete("Chip", params), package=self._concrete("Package", params),
             server=self._concrete("Server", params), system=self._concrete(SYSTEM, params),
             p=m["p"], micro_batch=m["micro_batch"], prefill_micro_batch=m["prefill_micro_batch"],
             batch=m["batch"], prefill_len=self.workload[0], decode_len=self.workload[1],
             mapping="default" if self.fixed_mapping and self.mapping == "explicit" else self.mapping,
-            best_for=self.best_for)
+            best_for=self.best_for, ep=m["e"])
 
     def canonical(self, params: Mapping[str, Any]) -> tuple:
         """A hashable key of the concrete point (clipped mapping values), for the evaluation cache."""

@@ -61,6 +61,30 @@ class System(Checked):
     sub_sys_num_servers: int | None
     mem_bw_bytes_per_s: float = 0.0     # §11.3 per-chip weight/KV bandwidth before any efficiency
     stack: Stack = NO_STACK             # software-stack terms (corrected mode only, docs/validation.md §V)
+    # docs/models.md §M4/§M5: deployment precision (None: the model's bytes_per_number, §10) and routing
+    weight_bits: int | None = None
+    act_bits: int | None = None
+    kv_bits: int | None = None
+    moe_imbalance: float = 1.0
+    model_bytes: float = 0.0              # M of §11.2 at the weight precision
+    kv_bytes_per_token: float = 0.0       # K of §11.2 at the KV precision
+
+    @property
+    def precision_set(self) -> bool:
+        """Any bit width given: operand bytes then follow the bits (eq. M4.1) instead of §16.1 #5."""
+        return self.weight_bits is not None or self.act_bits is not None or self.kv_bits is not None
+
+    @property
+    def weight_bytes_per_number(self) -> float:
+        return self.weight_bits / 8 if self.weight_bits is not None else self.model.bytes_per_number
+
+    @property
+    def act_bytes_per_number(self) -> float:
+        return self.act_bits / 8 if self.act_bits is not None else self.model.bytes_per_number
+
+    @property
+    def kv_bytes_per_number(self) -> float:
+        return self.kv_bits / 8 if self.kv_bits is not None else self.model.bytes_per_number
 
     @property
     def eval_len(self) -> tuple[int, int]:
@@ -108,8 +132,9 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         model = cfg["model"]
     if not isinstance(model, Model):
         model = Model.from_dict(model)
-    M = model.model_bytes
-    K = model.kv_bytes_per_token
+    wbits, abits, kvbits = cfg.get("weight_bits"), cfg.get("act_bits"), cfg.get("kv_bits")
+    M = model.model_bytes if wbits is None else model.params * wbits / 8                    # eq. M4.1
+    K = model.kv_bytes_per_token if kvbits is None else model.kv_numbers_per_token * kvbits / 8
     m_srv = server.total_mem_bytes
     L = model.num_layers
     ns = cfg.get("num_servers")
@@ -168,5 +193,7 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         weight_bandwidth_efficiency=get_or_default(cfg, "weight_bandwidth_efficiency", 1.0),
         sub_sys_num_servers=cfg.get("sub_sys_num_servers") or None,
         mem_bw_bytes_per_s=mem_bw, stack=Stack.from_dict(cfg.get("stack")),
+        weight_bits=wbits, act_bits=abits, kv_bits=kvbits,
+        moe_imbalance=get_or_default(cfg, "moe_imbalance", 1.0), model_bytes=M, kv_bytes_per_token=K,
         violations={"sys_memory_bytes": M - total_mem}, reasons=tuple(reasons),
     )
