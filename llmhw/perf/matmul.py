@@ -12,6 +12,8 @@ from . import xp
 from .errors import UnsupportedFeature
 from .shapes import Operator
 
+ROOFLINE_BYTES_PER_ELEMENT = 2   # §13.3 / §16.1 #5: fixed, regardless of bytes_per_number (unless a precision is set, M4.1)
+
 
 class MatmulTime(NamedTuple):
     """§13.3 time of one operator and its compute and load parts (s; numbers or arrays). A named tuple:
