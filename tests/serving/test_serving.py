@@ -135,3 +135,15 @@ def test_workload_config():
     assert g.mean() == pytest.approx(2000, rel=0.05) and len(g.values) == 6
     with pytest.raises(ValueError):
         workload_from_config({"rate": 1, "concurrency": 4}, (1, 2))
+
+
+def test_discrete_event_simulation_agrees_on_one_point():
+    """The DES (llmhw.serving.simulate) against the analytical model at λ = 3.125 req/s, ρ ≈ 0.59 (the
+    hand-computed point above): the analytical numbers are 10 running requests, τ̄ = 32 ms, 312.5 tokens/s."""
+    from llmhw.serving.simulate import simulate_aggregated
+    wl = ServingWorkload(LengthDist.fixed(1000), LengthDist.fixed(101))
+    at = aggregated_state(LinearCost(), wl, chunk_tokens=250, max_batch=400).at_rate(3.125)
+    m = simulate_aggregated(LinearCost(), wl, 250, 400, 3.125, requests=1500, seed=3)
+    assert m.tpot_s == pytest.approx(at["tpot_s"], rel=0.08)
+    assert m.ttft_mean_s == pytest.approx(at["ttft_mean_s"], rel=0.2)
+    assert m.throughput_tok_per_s == pytest.approx(3.125 * 101, rel=0.1)
