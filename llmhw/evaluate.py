@@ -25,6 +25,8 @@ from .hardware.package import build_package
 from .hardware.server import Server, build_server
 from .perf.point import PerfResult, evaluate_point
 from .perf.vector import evaluate_grid
+from .serving.metrics import SERVING_METRICS
+from .serving.point import ServingPoint
 from .violations import full_violations
 from .workload.mapping import (MappingPoint, default_mapping_point, enumerate_mappings, mapping_violations,
                                stage_candidates)
@@ -88,6 +90,7 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "decode_mem_s": ("minimize", "s", "decode latency share: memory (§15.2)"),
     "decode_io_s": ("minimize", "s", "decode latency share: interconnect (§15.2)"),
 }
+METRICS.update(SERVING_METRICS)   # serving mode (docs/serving.md §6)
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,10 @@ class Problem:
         return built
 
     # ---- one point -----------------------------------------------------------------------------
-    def evaluate(self, point: DesignPoint) -> Result:
+    def evaluate(self, point: DesignPoint | ServingPoint) -> Result:
+        if isinstance(point, ServingPoint):   # a serving deployment (docs/serving.md)
+            from .serving.door import evaluate_serving
+            return evaluate_serving(self, point)
         for name in ("batch", "prefill_len", "decode_len"):  # outside every schema: not a design point
             value = getattr(point, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:

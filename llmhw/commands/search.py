@@ -40,8 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(g, "--workload", metavar="P:G|all", help="prefill:decode lengths of the study (default: the system "
                                                   "file's first eval_len pair); 'all' = one study per pair")
     add_flag(g, "--objectives", metavar="A,B,...", help="metrics to optimise (default: tco_per_mtoken,tpot,throughput)")
-    add_flag(g, "--max-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S seconds")
-    add_flag(g, "--max-tpot", type=float, metavar="S", help="constraint: time per output token ≤ S seconds")
+    add_flag(g, "--max-ttft", "--slo-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S "
+             "seconds (serving mode: the TTFT SLO, p90 by default; docs/serving.md §6)")
+    add_flag(g, "--max-tpot", "--slo-tpot", type=float, metavar="S", help="constraint: time per output token ≤ S "
+             "seconds (serving mode: the TPOT SLO)")
     add_flag(g, "--max-power", type=float, metavar="W", help="constraint: average system power ≤ W watts")
     add_flag(g, "--max-capex", type=float, metavar="USD", help="constraint: capex ≤ USD")
     add_flag(g, "--min-throughput", type=float, metavar="TOK_S", help="constraint: throughput ≥ TOK_S tokens/s")

@@ -132,9 +132,13 @@ def build_setup(inputs: StudyInputs) -> Setup:
     compat = inputs.compat or sys_o.get("compat") or DEFAULT_COMPAT
     fidelity = Fidelity.from_compat(compat)
     objectives = parse_objectives(list(inputs.objectives))
-    space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
-                        best_for=objectives[0].name,
-                        file=space_file.path if space_file else inputs.hw.path)
+    from .serving_space import serving_space
+    space = serving_space(hw_o, sys_o, model, inputs.workload, space_file, inputs.limits,
+                          file=space_file.path if space_file else inputs.system.path)
+    if space is None:
+        space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
+                            best_for=objectives[0].name,
+                            file=space_file.path if space_file else inputs.hw.path)
     constraints = ConstraintSet(parse_limits(inputs.limits))
     references = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else []
     hw = HardwareConfig(path=inputs.hw.path, text=inputs.hw.text, raw=hw_o)
