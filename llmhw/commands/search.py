@@ -225,6 +225,10 @@ def _run_one(args: argparse.Namespace, inputs: Any, name: str | None, stored_run
     console.print(f"  model {setup.model_name}, workload {inputs.workload[0]}:{inputs.workload[1]}, "
                   f"fidelity {setup.fidelity.compat}, mapping {inputs.mapping}"
                   + (" (fixed by the system's default_mapping)" if space.fixed_mapping else ""))
+    wl = getattr(space, "serving_workload", None)
+    if wl is not None:   # serving mode: the space's requests and SLO replace the P:G pair (docs/serving.md)
+        console.print(f"  serving: prompts {wl.prompt.describe()}, outputs {wl.output.describe()}, SLO TTFT "
+                      f"p{wl.percentile * 100:g} ≤ {wl.slo_ttft_s:g} s, TPOT ≤ {wl.slo_tpot_s:g} s")
     console.print(f"  {len(space.dims)} dimensions ({', '.join(d.name for d in space.dims)}), "
                   f"{'continuous' if size is None else f'{size:,} points'}")
     console.print(f"  objectives {', '.join(o.name + ('↓' if o.direction == 'minimize' else '↑') for o in setup.objectives)}; "

@@ -125,11 +125,15 @@ class ServingSpace(SearchSpace):
                 if label not in self._hw:
                     raise ConfigError(file, f"serving.{role}.hardware", label, allowed=", ".join(self._hw),
                                       problem="not a hardware alternative of serving.hardware")
+        modes = spec["serving.mode"][1]
+        unused = (() if "disaggregated" in modes else ("prefill.", "serving.pd_ratio")) + \
+            (() if "aggregated" in modes else ("serving.chunk_tokens",))
         for name, (key, values) in spec.items():
             if not values:
                 raise ConfigError(file, name, values, allowed="at least one value")
             self._fixed[name] = values[0]
-            add(name, (name,), values)
+            if not name.startswith(unused):   # no dimension that no mode of the space uses
+                add(name, (name,), values)
         self.dims = dims
         self.by_name = {d.name: d for d in dims}
         self.distributions = {d.name: d.distribution for d in dims}

@@ -87,3 +87,25 @@ def test_serving_search_runs_on_sqlite(tmp_path, monkeypatch):
     feasible = [t for t in done if t.user_attrs["feasible"]]
     assert feasible and all(math.isfinite(t.values[0]) and t.values[0] > 0 for t in feasible)
     assert all(t.user_attrs["ttft_s"] <= 1.5 + 1e-9 for t in feasible)
+
+
+def test_system_file_serving_block_makes_an_aggregated_study():
+    """A system file's ``serving:`` block (schema-validated) alone: aggregated, num_servers is the pool size."""
+    sys_text = (REPO / "inputs/software/system/h100.yaml").read_text() + (
+        "serving:\n  prompt: {values: [512, 4096], weights: [3, 1]}\n  output: 200\n  rate: 2.0\n"
+        "  slo: {ttft: 2.0, tpot: 0.05}\n")
+    inp = StudyInputs(hw=InputText.read(REPO / "inputs/hardware/config/h100.yaml"),
+                      system=InputText("sys_serving.yaml", sys_text),
+                      model=InputText.read(REPO / "inputs/software/model/llama3-70B.yaml"),
+                      constants=InputText.read(REPO / "inputs/hardware/constant/7nm_default.yaml"),
+                      space=None, enqueue=None, compat=None, workload=(1024, 256), mapping="explicit",
+                      objectives=("goodput_per_musd",), limits={})
+    setup = build_setup(inp)
+    assert [d.name for d in setup.space.dims] == ["decode.num_servers#i"]       # [1, 2, 4, 8]
+    problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
+    r = problem.evaluate(setup.space.point(setup.space.default_params()))
+    assert r.design["serving_mode"] == "aggregated" and r.metrics["load_rps"] == 2.0     # the offered load
+    assert r.metrics["throughput_tok_per_s"] == pytest.approx(2.0 * 200)
+    bad = InputText("sys_serving.yaml", sys_text.replace("rate: 2.0", "rate: -1"))
+    with pytest.raises(ConfigError):
+        build_setup(StudyInputs(**{**inp.__dict__, "system": bad}))
