@@ -86,8 +86,8 @@ class IterationCost:
                                      prefill_context)
 
     def prompt_occupancy_s(self, prompt_tokens):
-        """A prompt alone (no decode rows) through the pipeline: one stage time of its p micro-batches per
-        micro-batch, i.e. the time before the next prompt can start = stage_s of P/p rows × p."""
+        """How long a prompt alone (no decode rows) holds the pipeline: its P rows split over the p
+        micro-batches, p · stage(P/p) (= the whole latency when p = 1)."""
         return self.time_s(0.0, 0.0, prompt_tokens, prompt_tokens)
 
 

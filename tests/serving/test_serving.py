@@ -9,7 +9,7 @@ import pytest
 from llmhw.fidelity import CORRECTED
 from llmhw.serving.batching import aggregated_state, arrival_rate_rps, decode_state, mean_tpot_s
 from llmhw.serving.disagg import KVLink, balanced_ratio, kv_transfer_s, link_capacity_rps, pool_capacity_rps
-from llmhw.serving.iteration import iteration_cost, micro_batch_iteration
+from llmhw.serving.iteration import ExactIterationCost, iteration_cost, micro_batch_iteration
 from llmhw.serving.queueing import pk_mean_wait_s, wait_quantile_s
 from llmhw.serving.workload import LengthDist, ServingWorkload, length_dist, workload_from_config
 from tests.perf.support import project_model, project_system
@@ -85,6 +85,9 @@ def test_iteration_reduces_to_the_evaluator_micro_batches():
         assert micro_batch_iteration(sys_, t, p, 24, 1024 + 128, 0, 0, CORRECTED).total_s == pytest.approx(gen)
         assert micro_batch_iteration(sys_, t, p, 0, 0, 1024, 1024, CORRECTED).total_s == pytest.approx(pre)
         assert fast.time_s(24 * p, 1152) == pytest.approx(gen, rel=1e-12)
+        exact = ExactIterationCost(sys_, t, p, CORRECTED)       # the per-element form agrees on arrays
+        D = np.array([0.0, 3.0, 24.0, 200.0])
+        assert np.allclose(exact.time_s(D, 1152.0, 256.0, 700.0), fast.time_s(D, 1152.0, 256.0, 700.0), rtol=1e-12)
 
 
 def test_steady_state_batch_of_continuous_batching():
@@ -147,3 +150,17 @@ def test_discrete_event_simulation_agrees_on_one_point():
     assert m.tpot_s == pytest.approx(at["tpot_s"], rel=0.08)
     assert m.ttft_mean_s == pytest.approx(at["ttft_mean_s"], rel=0.2)
     assert m.throughput_tok_per_s == pytest.approx(3.125 * 101, rel=0.1)
+
+
+def test_fixed_concurrency_keeps_n_requests_in_flight():
+    """Closed loop: the load reported for concurrency N satisfies Little's law N = λ (TTFT + (G − 1)·τ̄)."""
+    from dataclasses import replace
+
+    from llmhw.serving.deployment import Pool, serve_aggregated
+    sys_ = project_system("h100", "llama3-70B", "h100", compat="corrected", index=0)
+    wl = ServingWorkload(LengthDist.fixed(1000), LengthDist.fixed(101), concurrency=32.0)
+    r = serve_aggregated(Pool.build("aggregated", sys_, 8, 1, 1, CORRECTED), wl, 512)
+    assert r.load_rps * (r.ttft_mean_s + 100 * r.tpot_s) == pytest.approx(32.0, rel=1e-3)
+    assert r.load_rps < r.max_rate_rps
+    fewer = serve_aggregated(Pool.build("aggregated", sys_, 8, 1, 1, CORRECTED), replace(wl, concurrency=8.0), 512)
+    assert fewer.load_rps < r.load_rps and fewer.tpot_s < r.tpot_s
