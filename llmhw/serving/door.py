@@ -78,8 +78,9 @@ def _metrics(r: ServingResult, pools: list[Pool]) -> dict[str, float]:
         "pd_ratio": r.pd_ratio, "ttft_wait_s": b["ttft.wait_s"], "ttft_prefill_s": b["ttft.prefill_s"],
         "tpot_weights_s": b["tpot.weights_s"], "tpot_attention_s": b["tpot.attention_s"],
         "tpot_communication_s": b["tpot.communication_s"], "tpot_chunk_s": b["tpot.chunk_s"],
-        "system_cost_usd": srv_cost, "capex_usd": srv_cost,
-        "server_tco_usd": sum(p.lifetime_tco_usd for p in pools),
+        "system_cost_usd": srv_cost,
+        "capex_usd": sum(p.num_servers * p.system.server.tco.fix_part for p in pools),   # as §15.2, at TDP
+        "opex_usd": sum(p.num_servers * p.system.server.tco.power_part for p in pools),
         "system_tdp_w": sum(p.instances * p.system.tdp_w for p in pools),
         "num_chips": float(r.num_chips), "num_servers": float(r.num_servers),
     }
