@@ -135,6 +135,9 @@ def build_setup(inputs: StudyInputs) -> Setup:
     from .serving_space import serving_space
     space = serving_space(hw_o, sys_o, model, inputs.workload, space_file, inputs.limits,
                           file=space_file.path if space_file else inputs.system.path)
+    if space is not None and not fidelity.serving_model:
+        raise UsageError(f"serving studies (a serving: section) run in corrected mode only, not {compat!r} "
+                         "(docs/serving.md)")
     if space is None:
         space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
                             best_for=objectives[0].name,

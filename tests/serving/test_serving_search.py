@@ -109,3 +109,11 @@ def test_system_file_serving_block_makes_an_aggregated_study():
     bad = InputText("sys_serving.yaml", sys_text.replace("rate: 2.0", "rate: -1"))
     with pytest.raises(ConfigError):
         build_setup(StudyInputs(**{**inp.__dict__, "system": bad}))
+
+
+def test_serving_is_corrected_mode_only():
+    from llmhw.errors import UsageError
+    setup, _ = _setup()
+    inp = StudyInputs(**{**setup.inputs.__dict__, "compat": "reference"})
+    with pytest.raises(UsageError, match="corrected mode only"):
+        build_setup(inp)
