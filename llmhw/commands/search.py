@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(g, "--space", metavar="FILE", help="spaces/*.yaml: lists/ranges overlaid on the hardware/system config")
     add_flag(g, "--workload", metavar="P:G|all", help="prefill:decode lengths of the study (default: the system "
                                                   "file's first eval_len pair); 'all' = one study per pair")
+    add_flag(g, "--serving", metavar="K=V,...", help="serving study (docs/serving.md): prompt=N|MEAN~CV, "
+             "output=N|MEAN~CV, rate=REQ_S|concurrency=N, ttft=S, tpot=S, percentile=Q; over the files' serving blocks")
     add_flag(g, "--objectives", metavar="A,B,...", help="metrics to optimise (default: tco_per_mtoken,tpot,throughput)")
     add_flag(g, "--max-ttft", "--slo-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S "
              "seconds (serving mode: the TTFT SLO, p90 by default; docs/serving.md §6)")
@@ -126,7 +128,18 @@ def _inputs_from_files(args: argparse.Namespace, console: Console) -> list:
     objectives = tuple(s.strip() for s in (args.objectives or ",".join(DEFAULT_OBJECTIVES)).split(",") if s.strip())
     return [StudyInputs(hw=hw, system=system, model=model, constants=constants, space=space_text,
                         enqueue=enqueue, compat=args.compat, workload=w, mapping=args.mapping or "explicit",
-                        objectives=objectives, limits=_limits(args)) for w in workloads]
+                        objectives=objectives, limits=_limits(args), serving=_serving(args)) for w in workloads]
+
+
+def _serving(args: argparse.Namespace) -> dict | None:
+    text = getattr(args, "serving", None)
+    if text is None:
+        return None
+    from llmhw.serving.workload import parse_serving_flag
+    try:
+        return parse_serving_flag(text)
+    except ValueError as exc:
+        raise UsageError(f"--serving {text!r}: {exc}") from None
 
 
 def _stored(args: argparse.Namespace) -> tuple[Any, dict]:
@@ -167,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     stored_run: dict = {}
     if args.study is not None and not args.hw and not args.space:
         inputs, stored_run = _stored(args)
-        ignored = [f for f in ("model", "sys", "workload", "objectives", "enqueue", "mapping", "compat")
+        ignored = [f for f in ("model", "sys", "workload", "objectives", "enqueue", "mapping", "compat", "serving")
                    if getattr(args, f, None)] + [f for f in _limits(args)]
         if ignored:
             console.print(f"[yellow]resuming from the stored inputs; ignoring --{', --'.join(ignored)} "

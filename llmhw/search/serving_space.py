@@ -191,18 +191,20 @@ class ServingSpace(SearchSpace):
 
 
 def serving_space(hw_raw: Mapping, system_raw: Mapping, model: Mapping, workload_pair: tuple[int, int],
-                  space_file: Any, limits: Mapping[str, Any], file: Any = None) -> ServingSpace | None:
-    """The serving space when the system file has a ``serving:`` block or the space file a ``serving:``
-    section (the space file's keys override the system file's), else None (a batch study)."""
+                  space_file: Any, limits: Mapping[str, Any], flag: Mapping[str, Any] | None = None,
+                  file: Any = None) -> ServingSpace | None:
+    """The serving space when the system file has a ``serving:`` block, the space file a ``serving:`` section
+    or ``--serving`` gives one (``flag``; it overrides the space file, which overrides the system file), else
+    None (a batch study)."""
     from llmhw.serving.workload import workload_from_config
     block = system_raw.get("serving")
     section = space_file.serving if space_file is not None else None
-    if block is None and section is None:
+    if block is None and section is None and flag is None:
         return None
     for where, part in (("serving", block), ("serving", section)):
         if part is not None and not isinstance(part, Mapping):
             raise ConfigError(file, where, part, allowed="a mapping (docs/serving.md §1)")
-    serving = merge(dict(block or {}), dict(section or {}))
+    serving = merge(merge(dict(block or {}), dict(section or {})), dict(flag or {}))
     try:
         wl = workload_from_config({k: serving[k] for k in WORKLOAD_KEYS if k in serving}, workload_pair,
                                   limits.get("max_ttft"), limits.get("max_tpot"))

@@ -138,3 +138,33 @@ def workload_from_config(block: Mapping[str, Any], default_pair: tuple[int, int]
         raise ValueError(f"serving.slo.percentile must be in (0, 1), got {pct}")
     return ServingWorkload(prompt, output, None if rate is None else float(rate),
                            None if conc is None else float(conc), float(ttft), float(tpot), pct)
+
+
+#: ``--serving`` keys → where they go in a ``serving:`` block.
+FLAG_KEYS = {"prompt": ("prompt",), "output": ("output",), "rate": ("rate",), "concurrency": ("concurrency",),
+             "ttft": ("slo", "ttft"), "tpot": ("slo", "tpot"), "percentile": ("slo", "percentile")}
+
+
+def parse_serving_flag(text: str) -> dict[str, Any]:
+    """``--serving 'prompt=2048~0.5,output=256,rate=4,ttft=1,tpot=0.04'`` → a ``serving:`` block.
+    A length is ``N`` or ``MEAN~SPREAD`` (gamma, spread = coefficient of variation). ValueError if malformed."""
+    block: dict[str, Any] = {}
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in FLAG_KEYS:
+            raise ValueError(f"{item!r}: expected KEY=VALUE with KEY one of {', '.join(FLAG_KEYS)}")
+        try:
+            if key in ("prompt", "output") and "~" in value:
+                mean, spread = value.split("~")
+                parsed: Any = {"mean": float(mean), "spread": float(spread)}
+            else:
+                parsed = float(value)
+                parsed = int(parsed) if key in ("prompt", "output") and parsed.is_integer() else parsed
+        except ValueError:
+            raise ValueError(f"{item!r}: {value!r} is not a number (a length may be MEAN~SPREAD)") from None
+        path = FLAG_KEYS[key]
+        (block.setdefault(path[0], {}) if len(path) == 2 else block)[path[-1]] = parsed
+    return block

@@ -117,3 +117,23 @@ def test_serving_is_corrected_mode_only():
     inp = StudyInputs(**{**setup.inputs.__dict__, "compat": "reference"})
     with pytest.raises(UsageError, match="corrected mode only"):
         build_setup(inp)
+
+
+def test_serving_flag_makes_a_study_and_is_stored(tmp_path, monkeypatch):
+    """--serving alone (no serving block in any file) makes an aggregated study; the block is in the identity."""
+    from llmhw.serving.workload import parse_serving_flag
+    assert parse_serving_flag("prompt=2048~0.5, output=256, rate=4, ttft=1, tpot=0.04") == {
+        "prompt": {"mean": 2048.0, "spread": 0.5}, "output": 256, "rate": 4.0, "slo": {"ttft": 1.0, "tpot": 0.04}}
+    with pytest.raises(ValueError):
+        parse_serving_flag("prompt=long")
+    monkeypatch.chdir(tmp_path)
+    rc = run_cli(["--hw", str(REPO / "inputs/hardware/config/h100.yaml"),
+                  "--sys", str(REPO / "inputs/software/system/h100.yaml"), "--model",
+                  str(REPO / "inputs/software/model/llama3-70B.yaml"), "--serving", "prompt=1024,output=128,rate=1",
+                  "--constants", str(REPO / "inputs/hardware/constant/7nm_default.yaml"), "--objectives", "goodput_per_musd", "--trials", "4", "--no-progress", "--study", "flag"])
+    assert rc == 0
+    study = optuna.load_study(study_name="flag", storage="sqlite:///studies/flag.db")
+    t = study.get_trials()[0]
+    assert t.user_attrs["design"]["serving_mode"] == "aggregated" and t.user_attrs["load_rps"] == 1.0
+    assert study.user_attrs["llmhw"]["identity"]["serving"] == {"prompt": 1024, "output": 128, "rate": 1.0}
+    assert run_cli(["--hw", "x.yaml", "--model", "gpt2", "--serving", "prompt=~"]) == 2
