@@ -52,7 +52,7 @@ def make_setup(workload):
 def true_front(setup, problem):
     """Loss vectors and params of the true feasible front, by exhaustive evaluation."""
     from llmhw.evaluate import _key
-    from llmhw.perf.vector import evaluate_grid
+    from llmhw.perf.grid import evaluate_grid
     from llmhw.search.pareto import front_mask, losses
     space = setup.space
     dirs = setup.directions

@@ -21,7 +21,7 @@ from llmhw.config import expand_system, load_constants, load_hardware, load_mode
 from llmhw.fidelity import CORRECTED, REFERENCE  # noqa: E402
 from llmhw.hardware.constants import load_constants_dict  # noqa: E402
 from llmhw.hardware.phase import hardware_phase  # noqa: E402
-from llmhw.perf import vector  # noqa: E402
+from llmhw.perf import grid as perf_grid  # noqa: E402
 from llmhw.perf.sweep import software_phase  # noqa: E402
 
 
@@ -44,8 +44,8 @@ def main() -> int:
         servers = hardware_phase(hw.chips, hw.packages, hw.servers, k, fidelity).servers
         times = []
         for _ in range(args.repeat):
-            vector._LAYOUTS.clear()     # every repetition starts cold
-            vector._PAIRS.clear()
+            perf_grid._LAYOUTS.clear()     # every repetition starts cold
+            perf_grid._PAIRS.clear()
             t0 = time.process_time()
             perf_rows, optima_rows = software_phase(servers, system_cfgs, None, fidelity, k,
                                                     vectorized=not args.scalar)

@@ -24,7 +24,7 @@ from .hardware.constants import Constants, load_constants_dict
 from .hardware.package import build_package
 from .hardware.server import Server, build_server
 from .perf.point import PerfResult, evaluate_point
-from .perf.vector import evaluate_grid
+from .perf.grid import evaluate_grid
 from .serving.metrics import SERVING_METRICS
 from .serving.point import ServingPoint
 from .violations import full_violations

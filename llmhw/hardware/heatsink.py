@@ -52,21 +52,37 @@ def fan_pressure_pa(v: float) -> float:
     return 0.0
 
 
-def fin_pressure_drop_pa(n: int, H: float, L: float, V: float) -> float:
-    """§7.3 Δp(n, H, L, V): contraction + developing-flow friction + expansion loss of the fin channels."""
-    g = (W_B - n * T_FIN) / (n - 1)
-    D_h = 2 * g
+def fin_gap_m(n: int) -> float:
+    """§7.4 gap between n fins on the base width."""
+    return (W_B - n * T_FIN) / (n - 1)
+
+
+def channel_terms(n: int, H: float) -> tuple[float, float, float, float, float]:
+    """§7.3 terms of n fin channels of height H that do not depend on the air volume:
+    (hydraulic diameter D_h, flow area, K_c, K_e, f·Re numerator)."""
+    g = fin_gap_m(n)
     lam = g / H
-    v = V / ((n - 1) * g * H)
     sigma = 1 - n * T_FIN / W_B
-    K_c = 0.42 * (1 - sigma ** 2)
-    K_e = (1 - sigma ** 2) ** 2
+    f_num = (24 - 32.527 * lam + 46.721 * lam ** 2 - 40.829 * lam ** 3 + 22.954 * lam ** 4
+             - 6.089 * lam ** 5)
+    return 2 * g, (n - 1) * g * H, 0.42 * (1 - sigma ** 2), (1 - sigma ** 2) ** 2, f_num
+
+
+def channel_pressure_drop_pa(V: float, L: float, D_h: float, flow_area: float, K_c: float, K_e: float,
+                             f_num: float, sqrt=math.sqrt) -> float:
+    """§7.3 Δp at air volume V: contraction + developing-flow friction + expansion loss (terms of
+    :func:`channel_terms`)."""
+    v = V / flow_area
     Re = RHO * v * D_h / MU
     L_star = L / D_h / Re
-    f = (24 - 32.527 * lam + 46.721 * lam ** 2 - 40.829 * lam ** 3 + 22.954 * lam ** 4
-         - 6.089 * lam ** 5) / Re
-    f_app = math.sqrt((3.44 / math.sqrt(L_star)) ** 2 + (f * Re) ** 2) / Re
+    f = f_num / Re
+    f_app = sqrt((3.44 / sqrt(L_star)) ** 2 + (f * Re) ** 2) / Re
     return (K_c + 4 * f_app * L / D_h + K_e) * RHO * v ** 2 / 2
+
+
+def fin_pressure_drop_pa(n: int, H: float, L: float, V: float) -> float:
+    """§7.3 Δp(n, H, L, V) of the fin channels."""
+    return channel_pressure_drop_pa(V, L, *channel_terms(n, H))
 
 
 _AIR_VOLUME_CACHE: dict[tuple[int, float, float, float], float] = {}
@@ -75,73 +91,65 @@ _AIR_VOLUME_CACHE: dict[tuple[int, float, float, float], float] = {}
 def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
     """§7.4 A(n, H, L, V_start): the grid point just below the first one where Δp exceeds the fan.
 
-    Same arithmetic as :func:`fin_pressure_drop_pa` and :func:`fan_pressure_pa`, with the terms that do
-    not depend on V hoisted out of the loop, and memoized: heat sources with the same packages per lane
-    walk the same (n, H, L, V_start) chain until their searches diverge.
+    Memoized: heat sources with the same packages per lane walk the same (n, H, L, V_start) chain until
+    their searches diverge.
     """
     key = (n, H, L, v_start)
     cached = _AIR_VOLUME_CACHE.get(key)
     if cached is not None:
         return cached
-    g = (W_B - n * T_FIN) / (n - 1)
-    D_h = 2 * g
-    lam = g / H
-    flow_area = (n - 1) * g * H
-    sigma = 1 - n * T_FIN / W_B
-    K_c = 0.42 * (1 - sigma ** 2)
-    K_e = (1 - sigma ** 2) ** 2
-    f_num = (24 - 32.527 * lam + 46.721 * lam ** 2 - 40.829 * lam ** 3 + 22.954 * lam ** 4
-             - 6.089 * lam ** 5)
-    sqrt = math.sqrt
+    D_h, flow_area, K_c, K_e, f_num = channel_terms(n, H)
+    drop, fan = channel_pressure_drop_pa, fan_pressure_pa
     V = v_start
-    while True:
-        v = V / flow_area
-        Re = RHO * v * D_h / MU
-        L_star = L / D_h / Re
-        f = f_num / Re
-        f_app = sqrt((3.44 / sqrt(L_star)) ** 2 + (f * Re) ** 2) / Re
-        dp = (K_c + 4 * f_app * L / D_h + K_e) * RHO * v ** 2 / 2
-        if 0 <= V <= 0.01:
-            p_fan = (1.49e14 * V ** 5 - 4.099e12 * V ** 4 + 3.833e10 * V ** 3 - 1.375e8 * V ** 2
-                     + 70736.364 * V + 799.481)
-        else:
-            p_fan = 0.0
-        if dp > p_fan:
-            result = V - DV
-            break
+    while not drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
         V = V + DV
+    result = V - DV
     if len(_AIR_VOLUME_CACHE) > 2_000_000:
         _AIR_VOLUME_CACHE.clear()
     _AIR_VOLUME_CACHE[key] = result
     return result
 
 
-def thermal_resistance_k_per_w(n: int, H: float, L: float, t_b: float, V: float, l: float, w: float) -> float:
-    """§7.5 R_tot = R_die + R_tim + R_sp + R_fin for a heat source l × w (m)."""
-    g = (W_B - n * T_FIN) / (n - 1)
-    A_exp = (n - 1) * g * L
-    A_fin = 2 * H * L
+def fin_resistance_k_per_w(n: int, g: float, A_exp: float, A_fin: float, H: float, V: float, mu_L: float,
+                           sqrt=math.sqrt, tanh=math.tanh) -> float:
+    """§7.5 R_fin of n fins (gap g, exposed base area A_exp, fin area A_fin = 2·H·L) at air volume V;
+    ``mu_L`` = μ·L (hoisted by the search)."""
     v = V / ((n - 1) * g * H)
-    Re = RHO * v * g ** 2 / (MU * L)
+    Re = RHO * v * g ** 2 / mu_L
     Nu = ((Re * _PR / 2) ** (-3)
-          + (0.664 * math.sqrt(Re) * _PR ** (1 / 3) * math.sqrt(1 + 3.65 / math.sqrt(Re))) ** (-3)) ** (-1 / 3)
+          + (0.664 * sqrt(Re) * _PR_CBRT * sqrt(1 + 3.65 / sqrt(Re))) ** (-3)) ** (-1 / 3)
     h = Nu * K_AIR / g
-    m = math.sqrt(2 * h / (K_FIN * T_FIN))
-    eta = math.tanh(m * H) / (m * H)
-    R_fin = 1 / (h * (A_exp + n * eta * A_fin))
+    m = sqrt(2 * h / (K_FIN * T_FIN))
+    eta = tanh(m * H) / (m * H)
+    return 1 / (h * (A_exp + n * eta * A_fin))
+
+
+def spreading_psi(R_fin: float, L: float, r2: float, lam: float, th: float, eps_tau: float, eps: float) -> float:
+    """§7.5 ψ of the spreading resistance R_sp = ψ / (k_base·r1·√π), with th = tanh(λτ), τ = t_b / r2 and
+    eps_tau = ε·τ/√π (hoisted by the search)."""
     h_eff = 1 / (R_fin * L * W_B)
+    Bi = h_eff * r2 / K_BASE
+    phi = (th + lam / Bi) / (1 + (lam / Bi) * th)
+    return eps_tau + (1 - eps) * phi / _SQRT_PI
+
+
+def source_terms(l: float, w: float, L: float) -> tuple[float, float, float, float, float]:
+    """§7.5 terms of a heat source l × w (m) on a base of length L: (r2, ε, λ, k_base·r1·√π, R_die + R_tim)."""
     r1 = math.sqrt(l * w / math.pi)
     r2 = math.sqrt(L * W_B / math.pi)
     eps = r1 / r2
+    lam = math.pi + 1 / (eps * _SQRT_PI)
+    return r2, eps, lam, K_BASE * r1 * _SQRT_PI, T_DIE / (K_DIE * l * w) + T_TIM / (K_TIM * l * w)
+
+
+def thermal_resistance_k_per_w(n: int, H: float, L: float, t_b: float, V: float, l: float, w: float) -> float:
+    """§7.5 R_tot = R_die + R_tim + R_sp + R_fin for a heat source l × w (m) (the search's terms, one point)."""
+    g = fin_gap_m(n)
+    R_fin = fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, MU * L)
+    r2, eps, lam, sp_den, R_die_tim = source_terms(l, w, L)
     tau = t_b / r2
-    Bi = h_eff * r2 / K_BASE
-    lam = math.pi + 1 / (eps * math.sqrt(math.pi))
-    phi = (math.tanh(lam * tau) + lam / Bi) / (1 + (lam / Bi) * math.tanh(lam * tau))
-    psi = eps * tau / math.sqrt(math.pi) + (1 - eps) * phi / math.sqrt(math.pi)
-    R_sp = psi / (K_BASE * r1 * math.sqrt(math.pi))
-    R_tim = T_TIM / (K_TIM * l * w)
-    R_die = T_DIE / (K_DIE * l * w)
-    return R_die + R_tim + R_sp + R_fin
+    psi = spreading_psi(R_fin, L, r2, lam, math.tanh(lam * tau), eps * tau / _SQRT_PI, eps)
+    return R_die_tim + psi / sp_den + R_fin
 
 
 def package_power_w(R_tot: float, N: int, V: float) -> float:
@@ -166,28 +174,17 @@ class FinDesign:
 def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: bool) -> FinDesign | None:
     """§7.6 BEST(L, N, lane): search base thickness, fin count and air volume (warm-started).
 
-    The body evaluates §7.5 inline with every term that does not change inside a loop hoisted out of
-    it; each term is computed with the same operations, in the same order, as
-    :func:`thermal_resistance_k_per_w` (a test checks the two agree bit for bit).
+    §7.5 is evaluated with the same term functions as :func:`thermal_resistance_k_per_w`, each term that
+    does not change inside a loop hoisted out of it.
     """
-    sqrt, tanh, pi = math.sqrt, math.tanh, math.pi
-    sqrt_pi = math.sqrt(math.pi)
+    tanh = math.tanh
     v_start = DV
     best_L = None
     fin_step = 2
     L_air = L * N if lane else L
-    # heat-source and base-length terms (§7.5 spreading resistance, TIM, die)
-    r1 = sqrt(l * w / pi)
-    r2 = sqrt(L * W_B / pi)
-    eps = r1 / r2
-    lam = pi + 1 / (eps * sqrt(pi))
-    sp_den = K_BASE * r1 * sqrt(pi)
-    R_die_tim = T_DIE / (K_DIE * l * w) + T_TIM / (K_TIM * l * w)
-    dT = T_MAX_C - T_AMB_C
-    n_series = N - 1
-    cp_rho = C_P * RHO
+    r2, eps, lam, sp_den, R_die_tim = source_terms(l, w, L)     # heat source and base length (§7.5)
     cache = _AIR_VOLUME_CACHE
-    gaps = [0.0, 0.0] + [(W_B - k * T_FIN) / (k - 1) for k in range(2, N_MAX + 1)]
+    gaps = [0.0, 0.0] + [fin_gap_m(k) for k in range(2, N_MAX + 1)]
     exposed = [0.0, 0.0] + [(k - 1) * gaps[k] * L for k in range(2, N_MAX + 1)]
     mu_L = MU * L
     t_b = DT
@@ -198,7 +195,7 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
         A_fin = 2 * H * L
         tau = t_b / r2
         th = tanh(lam * tau)
-        eps_tau = eps * tau / sqrt_pi
+        eps_tau = eps * tau / _SQRT_PI
         while n <= N_MAX:
             if v_start <= 0:
                 if not guard:
@@ -210,22 +207,9 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
             v_start = V - 5 * DV
             if V <= 0:
                 break
-            g = gaps[n]
-            A_exp = exposed[n]
-            v = V / ((n - 1) * g * H)
-            Re = RHO * v * g ** 2 / mu_L
-            Nu = ((Re * _PR / 2) ** (-3)
-                  + (0.664 * sqrt(Re) * _PR_CBRT * sqrt(1 + 3.65 / sqrt(Re))) ** (-3)) ** (-1 / 3)
-            h = Nu * K_AIR / g
-            m = sqrt(2 * h / (K_FIN * T_FIN))
-            eta = tanh(m * H) / (m * H)
-            R_fin = 1 / (h * (A_exp + n * eta * A_fin))
-            h_eff = 1 / (R_fin * L * W_B)
-            Bi = h_eff * r2 / K_BASE
-            phi = (th + lam / Bi) / (1 + (lam / Bi) * th)
-            psi = eps_tau + (1 - eps) * phi / sqrt_pi
-            R_tot = R_die_tim + psi / sp_den + R_fin
-            Q = dT / (R_tot + n_series / (cp_rho * V))
+            R_fin = fin_resistance_k_per_w(n, gaps[n], exposed[n], A_fin, H, V, mu_L)
+            R_tot = R_die_tim + spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
+            Q = package_power_w(R_tot, N, V)
             if best_t is None or Q > best_t[5]:
                 best_t = (n, t_b, H, L, V, Q)
             else:

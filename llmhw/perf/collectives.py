@@ -7,10 +7,12 @@ use [server link, package link], otherwise [package link]; the bottleneck is the
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from llmhw.hardware.io import IOLink
 from llmhw.workload.system import System
+
+from . import xp
 
 LOCAL_GROUP = {"local_4d_16": 16, "local_2d_16": 16, "local_ring_16": 16, "local_ring_8": 8}
 
@@ -43,32 +45,68 @@ def cube_root_ceil(x: float) -> int:
     return math.ceil(x ** (1 / 3))
 
 
-def allreduce_s(nodes: float, nbytes: float, alpha_s: float, beta_s_per_byte: float, algo: str) -> float:
-    """§13.5 AR(p, n) with α = init time and β = 1 / (bandwidth × io efficiency); p = 1 costs nothing."""
-    p, n, a, b = nodes, nbytes, alpha_s, beta_s_per_byte
-    if p == 1:
-        return 0
+class RingFactors(NamedTuple):
+    """The node-count factors of §13.5 AR for ``nodes`` participants (depend on nodes and the algorithm only).
+
+    ``k``: ring size — nodes (ring), ceil(√nodes) (2d_ring), ceil(∛nodes) (3d_ring); for the ``local_*``
+    algorithms ``local_only`` (nodes == group: T_loc alone) and ``k_global`` = ceil(∛ceil(nodes / group));
+    ``none``: a single node (no all-reduce).
+    """
+
+    k: float
+    k_global: float
+    local_only: bool
+    none: bool
+
+
+def ring_factors(algo: str, nodes: float) -> RingFactors:
+    """§13.5 factors of AR(nodes, ·) (scalar: computed once per stage width t)."""
     if algo == "ring":
-        return 2 * (p - 1) * (a + b * n / p)
+        return RingFactors(nodes, 0, False, nodes == 1)
     if algo == "2d_ring":
-        s = math.ceil(math.sqrt(p))
-        return 2 * (s - 1) * (2 * a + b * n / s)
+        return RingFactors(math.ceil(math.sqrt(nodes)), 0, False, nodes == 1)
     if algo == "3d_ring":
-        c = cube_root_ceil(p)
-        return 2 * (c - 1) * (3 * a + b * n / c)
+        return RingFactors(cube_root_ceil(nodes), 0, False, nodes == 1)
     if algo not in LOCAL_GROUP:
         raise ValueError(f"unknown allreduce_algo {algo!r}")
-    t_loc = local_s(algo, n, a, b)
     group = LOCAL_GROUP[algo]
-    if p == group:
-        return t_loc
-    c = cube_root_ceil(math.ceil(p / group))
-    t_glob = 2 * (c - 1) * (3 * a + b * n / c)
-    t_bc = 16 * a + b * n + 2 * math.sqrt(a * b * n)
-    return t_loc + t_glob + t_bc
+    return RingFactors(0, cube_root_ceil(math.ceil(nodes / group)), nodes == group, nodes == 1)
 
 
-def local_s(algo: str, n: float, a: float, b: float) -> float:
+def allreduce_time_s(algo: str, f: RingFactors, nbytes, alpha_s, beta_s_per_byte):
+    """§13.5 AR(p, n) with α = init time and β = 1 / (bandwidth × io efficiency); one node costs nothing.
+
+    Numbers or arrays (the grid passes ``f`` with one array entry per row)."""
+    n, a, b = nbytes, alpha_s, beta_s_per_byte
+    none = f.none
+    if not xp.is_array(none) and none:
+        return 0
+    if algo == "ring":
+        k = f.k
+        val = 2 * (k - 1) * (a + b * n / k)
+    elif algo == "2d_ring":
+        k = f.k
+        val = 2 * (k - 1) * (2 * a + b * n / k)
+    elif algo == "3d_ring":
+        k = f.k
+        val = 2 * (k - 1) * (3 * a + b * n / k)
+    else:
+        t_loc = local_s(algo, n, a, b)
+        if not xp.is_array(f.local_only) and f.local_only:
+            return t_loc
+        c = f.k_global
+        t_glob = 2 * (c - 1) * (3 * a + b * n / c)
+        t_bc = 16 * a + b * n + 2 * xp.sqrt(a * b * n)
+        val = xp.select(f.local_only, t_loc, t_loc + t_glob + t_bc)
+    return xp.select(none, 0.0, val)
+
+
+def allreduce_s(nodes: float, nbytes: float, alpha_s: float, beta_s_per_byte: float, algo: str) -> float:
+    """§13.5 AR(nodes, n) of one all-reduce (numbers)."""
+    return allreduce_time_s(algo, ring_factors(algo, nodes), nbytes, alpha_s, beta_s_per_byte)
+
+
+def local_s(algo: str, n, a, b):
     """T_loc of the ``local_*`` algorithms (§13.5)."""
     if algo == "local_4d_16":
         return 8 * a + b * n
@@ -79,15 +117,21 @@ def local_s(algo: str, n: float, a: float, b: float) -> float:
     return 14 * a + 1.75 * b * n      # local_ring_8
 
 
+def allreduce_alpha_beta(system: System, p: int) -> tuple[float, float]:
+    """(α, β) of the bottleneck collective link of a mapping with p stages (§13.1, §13.5)."""
+    link = bottleneck_link(collective_links(system, p))
+    return link.init_time_s, 1 / (link.bandwidth_bytes_per_s * system.io_bandwidth_efficiency)
+
+
 def allreduce_latency_s(system: System, p: int, nodes: float, nbytes: float) -> float:
     """AR(nodes, nbytes) over the collective links of a mapping with p stages (§13.1, §13.5)."""
-    link = bottleneck_link(collective_links(system, p))
-    beta = 1 / (link.bandwidth_bytes_per_s * system.io_bandwidth_efficiency)
-    return allreduce_s(nodes, nbytes, link.init_time_s, beta, system.allreduce_algo)
+    alpha, beta = allreduce_alpha_beta(system, p)
+    return allreduce_s(nodes, nbytes, alpha, beta, system.allreduce_algo)
 
 
-def stage_transfer_s(system: System, p: int, activation_elements: float) -> float:
-    """§13.1: a × b / (stage_bw × io_eff) + the server link's init time (always the server link's)."""
-    bw = stage_link(system, p).bandwidth_bytes_per_s
+def stage_transfer_s(system: System, stage_bw_bytes_per_s, activation_elements):
+    """§13.1: a × b / (stage_bw × io_eff) + the server link's init time (always the server link's);
+    ``stage_bw_bytes_per_s`` is :func:`stage_link`'s bandwidth (numbers or arrays)."""
     b = system.model.bytes_per_number
-    return activation_elements * b / (bw * system.io_bandwidth_efficiency) + system.server.io.init_time_s
+    return (activation_elements * b / (stage_bw_bytes_per_s * system.io_bandwidth_efficiency)
+            + system.server.io.init_time_s)

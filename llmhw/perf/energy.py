@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from llmhw.fidelity import Fidelity
 from llmhw.workload.system import System
 
-from .shapes import context_len
+from .shapes import context_len, rows
 
 
 @dataclass(frozen=True)
@@ -48,36 +48,47 @@ def weights_total(system: System, fidelity: Fidelity) -> float:
     return m.num_layers * 12 * m.d * m.d
 
 
-def iteration_energy_pj(system: System, t: float, prefill: bool, micro_batch: int,
+def iteration_energy_pj(system: System, t, prefill: bool, micro_batch,
                         fidelity: Fidelity) -> tuple[float, float, float]:
-    """(E_fma, E_mem, E_comm) in pJ of one micro-batch iteration (§13.7)."""
+    """(E_fma, E_mem, E_comm) in pJ of one micro-batch iteration (§13.7); numbers or arrays.
+
+    ``t`` (chips per stage) only scales the all-reduce traffic of E_comm. A new per-layer energy term is
+    one more addend of the three sums here."""
     m = system.model
     r = energy_rates(system)
     L, d, b = m.num_layers, m.d, m.bytes_per_number
     P, G = system.prefill_len, system.decode_len
     W_tot = weights_total(system, fidelity)
     E_wgt = W_tot * b * r.mem_pj_per_byte
-    x = P * micro_batch if prefill else micro_batch
+    x = rows(prefill, micro_batch, P)
     c = context_len(prefill, P, G)
     acts = L * 9 * d * x
     kv = L * 2 * d * c
     E_fma = W_tot * x * r.fma_pj + kv * x * r.fma_pj
-    allred = L * 2 * d * x * t
     kv_read = micro_batch * c * m.kv_numbers_per_token if fidelity.energy_counts_fixed else kv
     E_mem = E_wgt + acts * b * r.sram_act_pj_per_byte + kv_read * b * r.mem_pj_per_byte
-    E_comm = allred * b * r.link_pj_per_byte
-    return E_fma, E_mem, E_comm
+    return E_fma, E_mem, allreduce_energy_pj(system, t, x, r)
 
 
-def stage_energy_j(iteration_pj: tuple[float, float, float], iterations: float) -> float:
+def allreduce_energy_pj(system: System, t, x, rates: EnergyRates | None = None):
+    """§13.7 E_comm (pJ): L·2·d·x activations all-reduced over t chips, b bytes each, at e_l."""
+    m = system.model
+    r = energy_rates(system) if rates is None else rates
+    allred = m.num_layers * 2 * m.d * x * t
+    return allred * m.bytes_per_number * r.link_pj_per_byte
+
+
+def stage_energy_j(iteration_pj: tuple[float, float, float], iterations):
     """Stage energy (J) = (E_fma·iter)/1e12 + (E_mem·iter)/1e12 + (E_comm·iter)/1e12."""
     E_fma, E_mem, E_comm = iteration_pj
     return E_fma * iterations / 1e12 + E_mem * iterations / 1e12 + E_comm * iterations / 1e12
 
 
-def prefill_iterations(batch: int, prefill_micro_batch: int) -> float:
+def prefill_iterations(batch, prefill_micro_batch):
+    """§13.7: B / pmb micro-batch iterations in prefill."""
     return batch / prefill_micro_batch
 
 
-def generate_iterations(batch: int, micro_batch: int, decode_len: int) -> float:
+def generate_iterations(batch, micro_batch, decode_len: int):
+    """§13.7: B / mb × G micro-batch iterations in generate."""
     return batch / micro_batch * decode_len

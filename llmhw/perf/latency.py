@@ -1,13 +1,14 @@
 """Micro-batch latency, prefill and generate stage latencies (model.md §13.4, §13.6, §13.8)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from llmhw.fidelity import Fidelity
 from llmhw.workload.system import System
 
-from .collectives import allreduce_latency_s, stage_transfer_s
+from . import xp
+from .collectives import allreduce_time_s, stage_transfer_s
+from .geometry import StageGeometry
 from .matmul import MatmulTime, matmul_time
 from .shapes import context_len, operator_shapes, rows
 
@@ -16,7 +17,12 @@ BOTTLENECK_LABELS = ("Interconnect", "Memory", "Compute")
 
 @dataclass(frozen=True)
 class MicroBatchLatency:
-    """One micro-batch through all p stages (§13.6). ``operators`` are the six per-layer matmul times."""
+    """One micro-batch through all p stages (§13.6), seconds; numbers (one point) or arrays (grid rows).
+
+    ``operators`` are the per-layer matmul times (§13.3, in :data:`~llmhw.perf.shapes.OPERATOR_NAMES` order);
+    ``*_s`` per layer: layer_compute, comm1, comm2, comm_fc, layer_comm; per stage: stage2stage, stage;
+    whole pipeline: total, compute (Σ layer compute), communication (total − compute).
+    """
 
     operators: tuple[MatmulTime, ...]
     layer_compute_s: float
@@ -26,10 +32,19 @@ class MicroBatchLatency:
     layer_comm_s: float
     stage2stage_s: float
     layers_per_stage: int
+    stages: int
     stage_s: float
     total_s: float
-    compute_s: float
-    communication_s: float
+
+    @property
+    def compute_s(self):
+        """Σ layer compute over the pipeline: layer_compute × layers per stage × stages."""
+        return self.layer_compute_s * self.layers_per_stage * self.stages
+
+    @property
+    def communication_s(self):
+        """total − compute: the interconnect share of the micro-batch (§15.2)."""
+        return self.total_s - self.compute_s
 
     def mem_and_comp_s(self) -> tuple[float, float]:
         """§15.2: per-layer Σ t_load of load-bound operators and Σ t_comp of the others."""
@@ -78,54 +93,53 @@ def attention_comm2_s(pattern: str, a2a_s, allreduce_s):
     return allreduce_s
 
 
-def micro_batch_latency(system: System, t: float, p: int, prefill: bool, micro_batch: int,
+def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micro_batch,
                         fidelity: Fidelity) -> MicroBatchLatency:
-    """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) with t chips per stage."""
+    """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) on the layout ``geom``.
+
+    Numbers (one point) or arrays (``geom`` gathered per grid row, ``micro_batch`` an int64 array).
+    A new per-operator term goes in :func:`~llmhw.perf.shapes.operator_shapes` /
+    :mod:`~llmhw.perf.matmul`; a new per-layer communication term is added to ``layer_comm`` below.
+    """
     model = system.model
     P, G = system.prefill_len, system.decode_len
     chip = system.server.package.chip
     b = model.bytes_per_number
-    ops = operator_shapes(model, t, prefill, micro_batch, P, G, fidelity)
-    times = tuple(matmul_time(op, chip, system.compute_perf_efficiency,
-                              system.kv_bw_bytes_per_s if op.kv_bandwidth else system.w_bw_bytes_per_s)
-                  for op in ops)
-    layer_compute = 0
-    for mt in times:
+    R = rows(prefill, micro_batch, P)
+    ops = operator_shapes(model, geom.attn_cols, geom.ff_cols, geom.qkv_cols, micro_batch, R,
+                          context_len(prefill, P, G), P if prefill else 1, fidelity)
+    eff, kv_bw, w_bw = system.compute_perf_efficiency, system.kv_bw_bytes_per_s, system.w_bw_bytes_per_s
+    times = tuple(matmul_time(op, chip, eff, kv_bw if op.kv_bandwidth else w_bw) for op in ops)
+    layer_compute = times[0].time_s
+    for mt in times[1:]:
         layer_compute = layer_compute + mt.time_s
 
     # §13.4 communication per layer
-    R = rows(prefill, micro_batch, P)
     a = R * model.d
-    c = context_len(prefill, P, G)
-    H = model.num_heads
-    comm1 = allreduce_latency_s(system, p, int(t / H), c * b) if t > H else 0
-    a2a = allreduce_latency_s(system, p, t, model.d * b) / 2
-    ar = allreduce_latency_s(system, p, t, R * model.d * b)
-    comm2 = attention_comm2_s(model.resolved_attn_comm_pattern, a2a, ar)
-    comm_fc = allreduce_latency_s(system, p, t, a * b)
+    comm1 = geom.comm1_s(prefill)
+    comm_fc = allreduce_time_s(system.allreduce_algo, geom.ring, a * b, geom.ar_alpha_s, geom.ar_beta_s_per_byte)
+    comm2 = attention_comm2_s(model.resolved_attn_comm_pattern, geom.a2a_s, comm_fc)
     layer_comm = comm1 + comm2 + comm_fc
 
-    s2s = stage_transfer_s(system, p, a)
-    lps = math.ceil(model.num_layers / p)
+    s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, a)
+    lps = geom.layers_per_stage
     stage = (layer_compute + layer_comm) * lps + s2s
-    total = stage * p
-    compute = layer_compute * lps * p
+    total = stage * geom.p
     return MicroBatchLatency(operators=times, layer_compute_s=layer_compute, comm1_s=comm1, comm2_s=comm2,
                              comm_fc_s=comm_fc, layer_comm_s=layer_comm, stage2stage_s=s2s,
-                             layers_per_stage=lps, stage_s=stage, total_s=total, compute_s=compute,
-                             communication_s=total - compute)
+                             layers_per_stage=lps, stages=geom.p, stage_s=stage, total_s=total)
 
 
-def prefill_latency_s(mbl: MicroBatchLatency, batch: int, prefill_micro_batch: int) -> float:
+def prefill_latency_s(total_s, stage_s, batch, prefill_micro_batch):
     """§13.6: T_p = total + (B / pmb − 1) × stage (real division)."""
-    return mbl.total_s + (batch / prefill_micro_batch - 1) * mbl.stage_s
+    return total_s + (batch / prefill_micro_batch - 1) * stage_s
 
 
-def time_per_token_s(mbl: MicroBatchLatency, batch: int, micro_batch: int) -> float:
+def time_per_token_s(total_s, stage_s, batch, micro_batch):
     """§13.6: τ = max(total, stage × B / mb), the average time per generated token."""
-    return max(mbl.total_s, mbl.stage_s * batch / micro_batch)
+    return xp.maximum(total_s, stage_s * batch / micro_batch)
 
 
-def generate_latency_s(mbl: MicroBatchLatency, tau_s: float, decode_len: int) -> float:
+def generate_latency_s(total_s, tau_s, decode_len: int):
     """§13.6: T_g = total + (G − 1) × τ."""
-    return mbl.total_s + (decode_len - 1) * tau_s
+    return total_s + (decode_len - 1) * tau_s

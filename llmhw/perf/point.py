@@ -9,9 +9,10 @@ from llmhw.workload.mapping import DynamicPrefill, MappingPoint, dynamic_prefill
 from llmhw.workload.system import System
 
 from .cost import token_cost
-from .energy import generate_iterations, iteration_energy_pj, prefill_iterations, stage_energy_j
-from .latency import (MicroBatchLatency, generate_latency_s, micro_batch_latency, prefill_latency_s,
-                      time_per_token_s)
+from .energy import iteration_energy_pj
+from .geometry import stage_geometry
+from .latency import MicroBatchLatency, micro_batch_latency
+from .stages import PrefillStage, generate_stage, prefill_stage
 
 
 @dataclass(frozen=True)
@@ -77,26 +78,23 @@ def evaluate_point(system: System, mapping: MappingPoint, batch: int, prefill_le
     model = system.model
     P, G, B = system.prefill_len, system.decode_len, batch
     t, p, mb, pmb = mapping.t, mapping.p, mapping.micro_batch, mapping.prefill_micro_batch
+    geom = stage_geometry(system, t, p, fidelity)
 
-    mbl_p = micro_batch_latency(system, t, p, True, pmb, fidelity)
+    mbl_p = micro_batch_latency(system, geom, True, pmb, fidelity)
     dyn = dynamic_prefill(system, B)
     if dyn is None:
-        T_p = prefill_latency_s(mbl_p, B, pmb)
-        throughput_p = B * P / T_p
-        util_p = model.prefill_flops(P, fidelity.glu_in_flops) * B / (system.perf_flops * T_p)
-        E_p = stage_energy_j(iteration_energy_pj(system, t, True, pmb, fidelity), prefill_iterations(B, pmb))
-        power_p = E_p / T_p + system.other_tdp_w
+        pre = prefill_stage(system, mbl_p.total_s, mbl_p.stage_s, iteration_energy_pj(system, t, True, pmb, fidelity),
+                            B, pmb, fidelity)
     else:
-        T_p, throughput_p, util_p, E_p, power_p = _dynamic_prefill(system, dyn, fidelity)
+        pre = _dynamic_prefill(system, dyn, fidelity)
+    T_p, throughput_p, util_p, E_p, power_p = (pre.latency_s, pre.throughput_tok_per_s, pre.utilization,
+                                               pre.energy_j, pre.power_w)
 
-    mbl_g = micro_batch_latency(system, t, p, False, mb, fidelity)
-    tau = time_per_token_s(mbl_g, B, mb)
-    T_g = generate_latency_s(mbl_g, tau, G)
-    throughput_g = B / tau
-    util_g = throughput_g * model.generate_flops(P + G / 2, fidelity.glu_in_flops) / system.perf_flops
-
-    E_g = stage_energy_j(iteration_energy_pj(system, t, False, mb, fidelity), generate_iterations(B, mb, G))
-    power_g = E_g / T_g + system.other_tdp_w
+    mbl_g = micro_batch_latency(system, geom, False, mb, fidelity)
+    gen = generate_stage(system, mbl_g.total_s, mbl_g.stage_s, iteration_energy_pj(system, t, False, mb, fidelity),
+                         B, mb, fidelity)
+    tau, T_g, throughput_g, util_g, E_g, power_g = (gen.tpot_s, gen.latency_s, gen.throughput_tok_per_s,
+                                                    gen.utilization, gen.energy_j, gen.power_w)
 
     cost = token_cost(system, B, T_p, T_g, util_p, util_g, power_p, power_g, fidelity)
     ns = system.num_servers
@@ -139,8 +137,8 @@ def sub_system_view(system: System, dyn: DynamicPrefill, fidelity: Fidelity) -> 
                    total_mem_bytes=s * srv.total_mem_bytes)
 
 
-def _dynamic_prefill(system: System, dyn: DynamicPrefill, fidelity: Fidelity):
-    """§14 prefill by k sub-systems: (T_p, throughput_p, util_p, E_p, power_p).
+def _dynamic_prefill(system: System, dyn: DynamicPrefill, fidelity: Fidelity) -> PrefillStage:
+    """§14 prefill by k sub-systems.
 
     The sub-system runs mapping (t_s, p = 1, B_s, B_s) on batch B_s (one iteration). Reference: util over the
     full peak, power_p = k × (E_sub/T_p + other_tdp_full), throughput of one sub-system (B_s·P/T_p). Fixed
@@ -148,15 +146,15 @@ def _dynamic_prefill(system: System, dyn: DynamicPrefill, fidelity: Fidelity):
     E_p is the energy of all k sub-systems in both modes.
     """
     view = sub_system_view(system, dyn, fidelity)
-    P, Bs, k = system.prefill_len, dyn.batch, dyn.k
-    mbl = micro_batch_latency(view, dyn.t, 1, True, Bs, fidelity)
-    T_p = prefill_latency_s(mbl, Bs, Bs)
-    util_p = system.model.prefill_flops(P, fidelity.glu_in_flops) * Bs / (view.perf_flops * T_p)
-    E_sub = stage_energy_j(iteration_energy_pj(view, dyn.t, True, Bs, fidelity), prefill_iterations(Bs, Bs))
+    Bs, k = dyn.batch, dyn.k
+    mbl = micro_batch_latency(view, stage_geometry(view, dyn.t, 1, fidelity), True, Bs, fidelity)
+    sub = prefill_stage(view, mbl.total_s, mbl.stage_s, iteration_energy_pj(view, dyn.t, True, Bs, fidelity),
+                        Bs, Bs, fidelity)
+    T_p, E_sub = sub.latency_s, sub.energy_j
     if fidelity.dynamic_prefill_fix:
         power_p = k * (E_sub / T_p) + system.other_tdp_w
-        throughput_p = k * Bs * P / T_p
+        throughput_p = k * Bs * system.prefill_len / T_p
     else:
         power_p = k * (E_sub / T_p + view.other_tdp_w)
-        throughput_p = Bs * P / T_p
-    return T_p, throughput_p, util_p, k * E_sub, power_p
+        throughput_p = sub.throughput_tok_per_s
+    return PrefillStage(T_p, throughput_p, sub.utilization, k * E_sub, power_p)

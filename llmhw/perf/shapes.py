@@ -8,7 +8,7 @@ the K/V loads of QKᵀ and S·V are divided by G_kv (``load_divisor``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmhw.fidelity import Fidelity
 from llmhw.workload.model import Model
@@ -16,10 +16,11 @@ from llmhw.workload.model import Model
 OPERATOR_NAMES = ("qkv", "qk", "sv", "attn_out", "fc1", "fc2")
 
 
-@dataclass(frozen=True)
-class Operator:
+class Operator(NamedTuple):
+    """One §13.2 matmul (a named tuple: immutable and cheap to build on the hot path)."""
+
     name: str
-    stacks: int
+    stacks: int                  # numbers for one point, arrays on the grid
     I: float
     J: float
     K: float
@@ -44,21 +45,24 @@ def qkv_columns(model: Model, t: float, fidelity: Fidelity) -> int:
     return math.ceil(3 * d_at / t)
 
 
-def operator_shapes(model: Model, t: float, prefill: bool, micro_batch: int, prefill_len: int,
-                    decode_len: int, fidelity: Fidelity) -> tuple[Operator, ...]:
-    """§13.2 table: QKV, QKᵀ, S·V, attention output, FC1 (gated: two stacks), FC2."""
-    R = rows(prefill, micro_batch, prefill_len)
-    c = context_len(prefill, prefill_len, decode_len)
-    I_att = prefill_len if prefill else 1
-    d, d_at = model.d, model.d_attn
-    cols_at = math.ceil(d_at / t)
-    cols_ff = math.ceil(model.d_ff / t)
+def operator_shapes(model: Model, attn_cols, ff_cols, qkv_cols, micro_batch, rows_, context, attn_rows,
+                    fidelity: Fidelity) -> tuple[Operator, ...]:
+    """§13.2 table: QKV, QKᵀ, S·V, attention output, FC1 (gated: two stacks), FC2.
+
+    ``attn_cols`` = ceil(d_at / t), ``ff_cols`` = ceil(d_ff / t) and ``qkv_cols`` (:func:`qkv_columns`) come
+    from the stage geometry (:mod:`llmhw.perf.geometry`); ``rows_`` = R (:func:`rows`), ``context`` = c
+    (:func:`context_len`), ``attn_rows`` = P in prefill, 1 in generate. Numbers (one point) or int64 arrays
+    (the grid). A new operator is one more entry here (its time is summed by
+    :func:`llmhw.perf.latency.micro_batch_latency`).
+    """
+    R, c, I_att = rows_, context, attn_rows
+    d = model.d
     kv_div = model.heads_per_kv_cache if fidelity.gqa_in_perf_shapes else 1
     return (
-        Operator("qkv", 1, R, d, qkv_columns(model, t, fidelity), False),
-        Operator("qk", micro_batch, I_att, cols_at, c, True, kv_div),
-        Operator("sv", micro_batch, I_att, c, cols_at, True, kv_div),
-        Operator("attn_out", 1, R, cols_at, d, False),
-        Operator("fc1", 2 if model.gated else 1, R, d, cols_ff, False),
-        Operator("fc2", 1, R, cols_ff, d, False),
+        Operator("qkv", 1, R, d, qkv_cols, False),
+        Operator("qk", micro_batch, I_att, attn_cols, c, True, kv_div),
+        Operator("sv", micro_batch, I_att, c, attn_cols, True, kv_div),
+        Operator("attn_out", 1, R, attn_cols, d, False),
+        Operator("fc1", 2 if model.gated else 1, R, d, ff_cols, False),
+        Operator("fc2", 1, R, ff_cols, d, False),
     )

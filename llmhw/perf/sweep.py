@@ -1,7 +1,6 @@
-"""Batch sweep with the four per-batch optima (model.md §12.3) and the software phase (§0, §15.2).
+"""The software phase (§0, §15.2): every server × system configuration, its §12.3 optima and two tables.
 
-The exhaustive sweep uses the vectorised evaluation of :mod:`llmhw.perf.vector`; :func:`sweep_system_scalar`
-is the plain loop over :func:`~llmhw.perf.point.evaluate_point` it must agree with.
+The optima come from :mod:`llmhw.perf.optima` (the grid driver, or the single-point loop it must agree with).
 """
 from __future__ import annotations
 
@@ -11,55 +10,15 @@ from typing import Any, Iterable, Mapping, Sequence
 from llmhw.fidelity import Fidelity
 from llmhw.hardware.constants import Constants
 from llmhw.hardware.server import Server
-from llmhw.workload.mapping import MappingPoint, mappings_for_batch
 from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
+from .optima import GOALS, Optimum, sweep_system
 from .point import PerfResult, evaluate_point
 
-#: §12.3 goals of the optima, with the PerfResult field each minimises.
-GOALS: dict[str, str] = {
-    "prefill_lat": "prefill_latency_s",
-    "prefill_tco": "prefill_tco_per_token_usd",
-    "generate_lat": "decode_latency_s",
-    "generate_tco": "generate_tco_per_token_usd",
-}
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
 TABLE_GOALS: dict[str, str] = {"prefill_lat": "prefill_lat", "decoding_lat": "generate_lat", "tco": "generate_tco"}
 TARGET_BATCH = 8
-
-
-@dataclass(frozen=True)
-class Optimum:
-    """The best mapping of one batch for one goal and the metrics written to the optima table."""
-
-    goal: str
-    batch: int
-    mapping: MappingPoint
-    prefill_latency_s: float
-    decode_latency_s: float
-    prefill_throughput_tok_per_s: float
-    decode_throughput_tok_per_s: float
-    prefill_utilization: float
-    decode_utilization: float
-    prefill_power_w: float
-    decode_power_w: float
-    prefill_tco_per_token_usd: float
-    generate_tco_per_token_usd: float
-
-    def metric(self) -> float:
-        return getattr(self, GOALS[self.goal])
-
-    @classmethod
-    def from_result(cls, goal: str, r: PerfResult) -> "Optimum":
-        return cls(goal=goal, batch=r.batch, mapping=r.mapping, prefill_latency_s=r.prefill_latency_s,
-                   decode_latency_s=r.decode_latency_s,
-                   prefill_throughput_tok_per_s=r.prefill_throughput_tok_per_s,
-                   decode_throughput_tok_per_s=r.decode_throughput_tok_per_s,
-                   prefill_utilization=r.prefill_utilization, decode_utilization=r.decode_utilization,
-                   prefill_power_w=r.prefill_power_w, decode_power_w=r.decode_power_w,
-                   prefill_tco_per_token_usd=r.prefill_tco_per_token_usd,
-                   generate_tco_per_token_usd=r.generate_tco_per_token_usd)
 
 
 @dataclass(frozen=True)
@@ -70,29 +29,6 @@ class SystemSweep:
     system_index: int
     system: System
     optima: Mapping[str, Mapping[int, Optimum]]
-
-
-def sweep_system_scalar(system: System, fidelity: Fidelity) -> dict[str, dict[int, Optimum]]:
-    """§12.3 with one :func:`evaluate_point` per mapping: strict minimum, first mapping wins ties."""
-    optima: dict[str, dict[int, Optimum]] = {g: {} for g in GOALS}
-    for B in system.batches:
-        best: dict[str, PerfResult] = {}
-        for mapping in mappings_for_batch(system, B):
-            r = evaluate_point(system, mapping, B, fidelity=fidelity)
-            for goal, field in GOALS.items():
-                if goal not in best or getattr(r, field) < getattr(best[goal], field):
-                    best[goal] = r
-        for goal, r in best.items():
-            optima[goal][B] = Optimum.from_result(goal, r)
-    return optima
-
-
-def sweep_system(system: System, fidelity: Fidelity, vectorized: bool = True) -> dict[str, dict[int, Optimum]]:
-    """§12.3 optima of one system (vectorised unless ``vectorized`` is False)."""
-    if not vectorized:
-        return sweep_system_scalar(system, fidelity)
-    from .vector import sweep_system_vector
-    return sweep_system_vector(system, fidelity)
 
 
 def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,

@@ -24,6 +24,7 @@ whole prompts). Each hardware alternative and the system (apart from ``num_serve
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Mapping
 
 from llmhw.config import expand, preprocess_system, validate_hardware
@@ -157,6 +158,12 @@ class ServingSpace(SearchSpace):
     def canonical(self, params: Mapping[str, Any]) -> tuple:
         vals = self.used_values(params)
         return tuple((k, _freeze(vals[k])) for k in sorted(vals))
+
+    def slo_limits(self) -> dict[str, float]:
+        """The SLO as the ``--max-ttft``/``--max-tpot`` limits (docs/serving.md §1: one meaning): a design
+        must meet it at the reported load, so one that meets it at no load is infeasible."""
+        wl = self.serving_workload
+        return {k: v for k, v in (("max_ttft", wl.slo_ttft_s), ("max_tpot", wl.slo_tpot_s)) if math.isfinite(v)}
 
     def normalise(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return dict(params)

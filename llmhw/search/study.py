@@ -144,7 +144,8 @@ def build_setup(inputs: StudyInputs) -> Setup:
         space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
                             best_for=objectives[0].name,
                             file=space_file.path if space_file else inputs.hw.path)
-    constraints = ConstraintSet(parse_limits(inputs.limits))
+    slo = space.slo_limits() if hasattr(space, "slo_limits") else {}   # serving: the SLO is a constraint too
+    constraints = ConstraintSet(parse_limits({**slo, **inputs.limits}))
     references = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else []
     hw = HardwareConfig(path=inputs.hw.path, text=inputs.hw.text, raw=hw_o)
     system = SystemConfig(path=inputs.system.path, text=inputs.system.text, raw=sys_o)

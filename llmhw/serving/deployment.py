@@ -20,7 +20,7 @@ from llmhw.perf.cost import LIFE_DAYS_PER_YEAR
 from llmhw.workload.system import System
 
 from .batching import SteadyState, aggregated_state, decode_state, quantile_index, rate_meeting
-from .iteration import ExactIterationCost, IterationCost, cost_model, micro_batch_iteration
+from .iteration import IterationCost, iteration_cost
 from .disagg import KVLink, balanced_ratio, kv_transfer_s, link_capacity_rps, pool_capacity_rps
 from .queueing import pk_mean_wait_s, wait_quantile_s
 from .workload import ServingWorkload
@@ -30,19 +30,18 @@ SERVING_MODES = ("aggregated", "disaggregated")
 
 @dataclass(frozen=True)
 class Pool:
-    """``instances`` copies of one system with mapping (t, p); ``cost`` its iteration cost (§2)."""
+    """``instances`` copies of one system with layout (t, p); ``cost`` its iteration cost (§2)."""
 
     role: str                 # 'aggregated' | 'prefill' | 'decode'
     system: System
     t: float
     p: int
     instances: int
-    fidelity: Fidelity
-    cost: IterationCost | ExactIterationCost
+    cost: IterationCost
 
     @classmethod
     def build(cls, role: str, system: System, t: float, p: int, instances: int, fidelity: Fidelity) -> "Pool":
-        return cls(role, system, t, p, instances, fidelity, cost_model(system, t, p, fidelity))
+        return cls(role, system, t, p, instances, iteration_cost(system, t, p, fidelity))
 
     @property
     def kv_tokens(self) -> float:
@@ -201,11 +200,10 @@ def _binding_name(key: str) -> str:
 
 
 def _iteration_parts(pool: Pool, decode_batch: float, ctx: float) -> dict[str, float]:
-    """Where a decode iteration's time goes at the load (weights, attention, communication), from §2's exact
-    per-operator form."""
+    """Where a decode iteration's time goes at the load (weights, attention, communication), §2."""
     if not math.isfinite(decode_batch):
         return {"tpot.weights_s": math.nan, "tpot.attention_s": math.nan, "tpot.communication_s": math.nan}
-    it = micro_batch_iteration(pool.system, pool.t, pool.p, decode_batch / pool.p, ctx, 0.0, 0.0, pool.fidelity)
+    it = pool.cost(decode_batch, ctx)
     return {"tpot.weights_s": it.weights_s, "tpot.attention_s": it.attention_s,
             "tpot.communication_s": it.communication_s}
 

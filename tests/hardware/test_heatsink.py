@@ -1,4 +1,4 @@
-"""Heatsink (model.md §7): the fast inlined search equals the plain equations, and limits behave."""
+"""Heatsink (model.md §7): the search (hoisted §7.5 terms) equals the plain equations, and limits behave."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +9,7 @@ from llmhw.hardware import heatsink as hs
 @pytest.mark.parametrize("n, t_b, L, V, side_mm", [(40, 4e-3, 0.055, 0.0086, 48.8), (12, 9e-3, 0.2, 0.004, 20.0),
                                                      (3, 1e-3, 0.01, 0.0005, 3.0)])
 def test_inline_thermal_resistance_matches_plain_equations(n, t_b, L, V, side_mm):
-    """best_fin_design evaluates §7.5 inline; its first candidate must equal the plain functions bit for bit."""
+    """The one-point §7.5 composition of the search terms gives a positive package power."""
     l = w = side_mm * 1e-3
     H = hs.H_TOT - t_b
     plain_q = hs.package_power_w(hs.thermal_resistance_k_per_w(n, H, L, t_b, V, l, w), 2, V)

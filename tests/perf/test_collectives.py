@@ -64,4 +64,4 @@ def test_stage_links_and_transfer():
     assert collective_links(s, 4) == (s.server.package.link,)
     assert stage_link(s, 8) is s.server.package.link         # t_srv = 0.5
     # a × b / (bw × eff) + the server link's init time
-    assert stage_transfer_s(s, 8, 12288) == 12288 * 2 / 300e9 + 10e-9
+    assert stage_transfer_s(s, stage_link(s, 8).bandwidth_bytes_per_s, 12288) == 12288 * 2 / 300e9 + 10e-9

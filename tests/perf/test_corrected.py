@@ -89,8 +89,9 @@ def test_16_2_5_glu_in_flops_raises_utilisation(llama):
 
 def test_16_2_8_bottleneck_label_on_ties():
     mbl = MicroBatchLatency(operators=(MatmulTime(1.0, 0.5, 1.0),), layer_compute_s=1.0, comm1_s=0, comm2_s=0,
-                            comm_fc_s=0, layer_comm_s=0, stage2stage_s=1.0, layers_per_stage=1, stage_s=2.0,
-                            total_s=2.0, compute_s=1.0, communication_s=1.0)
+                            comm_fc_s=0, layer_comm_s=0, stage2stage_s=1.0, layers_per_stage=1, stages=1, stage_s=2.0,
+                            total_s=2.0)
+    assert (mbl.compute_s, mbl.communication_s) == (1.0, 1.0)
     assert mbl.bottleneck(1, label_ties=False) == ""              # interconnect 1.0 == memory 1.0
     assert mbl.bottleneck(1, label_ties=True) == "Interconnect"
     assert mbl.bottleneck(2, label_ties=False) == "Memory"        # 2.0 > 1.0: strict winner either way

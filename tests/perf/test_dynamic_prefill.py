@@ -7,7 +7,7 @@ import pytest
 
 from llmhw.fidelity import CORRECTED, REFERENCE
 from llmhw.perf.point import evaluate_point
-from llmhw.perf.sweep import sweep_system
+from llmhw.perf.optima import sweep_system
 from llmhw.workload.mapping import MappingPoint, dynamic_prefill
 from llmhw.workload.system import SubSystemError
 

@@ -1,4 +1,4 @@
-"""The vectorised path (llmhw.perf.vector) gives the scalar path's numbers, optima and tie-breaking exactly."""
+"""The grid driver (llmhw.perf.grid) gives the scalar path's numbers, optima and tie-breaking exactly."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,10 @@ import pytest
 
 from llmhw.fidelity import CORRECTED, REFERENCE
 from llmhw.perf.point import evaluate_point
-from llmhw.perf.sweep import sweep_all, sweep_system_scalar
-from llmhw.perf.vector import evaluate_grid, sweep_system_vector
+from llmhw.perf.optima import sweep_system_scalar
+from llmhw.perf.sweep import sweep_all
+from llmhw.perf.grid import evaluate_grid
+from llmhw.perf.optima import sweep_system_vector
 from llmhw.workload.mapping import mappings_for_batch
 
 from tests.perf.support import case_inputs, case_names, random_system
@@ -92,10 +94,10 @@ def test_ties_resolve_to_the_first_mapping():
 
 
 def test_int64_guard_falls_back_to_the_scalar_sweep(monkeypatch):
-    from llmhw.perf import vector
+    from llmhw.perf import grid
     rng = random.Random(11)
     system = random_system(rng, "reference", max_batch=4)
-    monkeypatch.setattr(vector, "INT64_LIMIT", 10)
+    monkeypatch.setattr(grid, "INT64_LIMIT", 10)
     assert evaluate_grid(system, REFERENCE) is None
     assert sweep_system_vector(system, REFERENCE) == sweep_system_scalar(system, REFERENCE)
 

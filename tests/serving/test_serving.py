@@ -9,7 +9,8 @@ import pytest
 from llmhw.fidelity import CORRECTED
 from llmhw.serving.batching import aggregated_state, arrival_rate_rps, decode_state, mean_tpot_s
 from llmhw.serving.disagg import KVLink, balanced_ratio, kv_transfer_s, link_capacity_rps, pool_capacity_rps
-from llmhw.serving.iteration import ExactIterationCost, iteration_cost, micro_batch_iteration
+from llmhw.perf.geometry import stage_geometry
+from llmhw.serving.iteration import iteration_cost, micro_batch_iteration
 from llmhw.serving.queueing import pk_mean_wait_s, wait_quantile_s
 from llmhw.serving.workload import LengthDist, ServingWorkload, length_dist, workload_from_config
 from tests.perf.support import project_model, project_system
@@ -66,9 +67,12 @@ def test_chunked_prefill_iteration_h100_llama3_70b():
     comm = ring(R * 8192 * 2) + 2 * ring(8192 * 2) / 2 + ring(R * 8192 * 2)   # comm2 = AR + 2 a2a; comm_fc
     s2s = R * 8192 * 2 / (8 * 50e9 * 0.8) + 2e-6                             # stage transfer, server link
     total = (weights + attention + comm) * 80 + s2s
-    exact = micro_batch_iteration(sys_, 8, 1, D, c, C, cc, CORRECTED)
-    assert exact.total_s == pytest.approx(total, rel=1e-12)
+    one = micro_batch_iteration(sys_, stage_geometry(sys_, 8, 1, CORRECTED), D, c, C, cc, CORRECTED)
+    assert one.total_s == pytest.approx(total, rel=1e-12)
     assert iteration_cost(sys_, 8, 1, CORRECTED).time_s(D, c, C, cc) == pytest.approx(total, rel=1e-12)
+    # the same equations on arrays (a grid of decode batches): the entry at D = 16 is the same number
+    grid = iteration_cost(sys_, 8, 1, CORRECTED).time_s(np.array([0.0, 4.0, 16.0]), c, C, cc)
+    assert grid[2] == pytest.approx(total, rel=1e-12) and grid[0] < grid[1] < grid[2]
 
 
 def test_iteration_reduces_to_the_evaluator_micro_batches():
@@ -76,18 +80,22 @@ def test_iteration_reduces_to_the_evaluator_micro_batches():
     from dataclasses import replace
 
     from llmhw.perf.latency import micro_batch_latency
-    sys_ = replace(project_system("h100", "llama3-70B", "h100", compat="corrected", index=0),
-                   prefill_len=1024, decode_len=256)
-    for t, p in ((8, 1), (4, 2), (2, 4)):
-        fast = iteration_cost(sys_, t, p, CORRECTED)
-        gen = micro_batch_latency(sys_, t, p, False, 24, CORRECTED).total_s
-        pre = micro_batch_latency(sys_, t, p, True, 1, CORRECTED).total_s
-        assert micro_batch_iteration(sys_, t, p, 24, 1024 + 128, 0, 0, CORRECTED).total_s == pytest.approx(gen)
-        assert micro_batch_iteration(sys_, t, p, 0, 0, 1024, 1024, CORRECTED).total_s == pytest.approx(pre)
-        assert fast.time_s(24 * p, 1152) == pytest.approx(gen, rel=1e-12)
-        exact = ExactIterationCost(sys_, t, p, CORRECTED)       # the per-element form agrees on arrays
-        D = np.array([0.0, 3.0, 24.0, 200.0])
-        assert np.allclose(exact.time_s(D, 1152.0, 256.0, 700.0), fast.time_s(D, 1152.0, 256.0, 700.0), rtol=1e-12)
+    for hw in ("h100", "chiplet_sram_only"):     # roofline; WS systolic arrays (the chiplet file's first chip)
+        model, system = ("llama3-70B", "h100") if hw == "h100" else ("gpt2", "chiplet_sram_only")
+        sys_ = replace(project_system(hw, model, system, compat="corrected", index=0),
+                       prefill_len=1024, decode_len=256)
+        assert sys_.server.package.chip.dataflow == ("roofline" if hw == "h100" else "WS")
+        for t, p in ((8, 1), (4, 2), (2, 4)):
+            geom = stage_geometry(sys_, t, p, CORRECTED)
+            cost = iteration_cost(sys_, t, p, CORRECTED)
+            gen = micro_batch_latency(sys_, geom, False, 24, CORRECTED).total_s
+            pre = micro_batch_latency(sys_, geom, True, 1, CORRECTED).total_s
+            assert micro_batch_iteration(sys_, geom, 24, 1024 + 128, 0, 0, CORRECTED).total_s == pytest.approx(gen)
+            assert micro_batch_iteration(sys_, geom, 0, 0, 1024, 1024, CORRECTED).total_s == pytest.approx(pre)
+            assert cost.time_s(24 * p, 1152) == pytest.approx(gen, rel=1e-12)
+            D = np.array([0.0, 3.0, 24.0, 200.0])      # arrays give the numbers of the scalar calls
+            arr = cost.time_s(D, 1152.0, 256.0, 700.0)
+            assert np.allclose(arr, [cost.time_s(float(d), 1152.0, 256.0, 700.0) for d in D], rtol=1e-12)
 
 
 def test_steady_state_batch_of_continuous_batching():

@@ -1,0 +1,276 @@
+"""The grid driver: every mapping × batch of one system at once (model.md §12–§13, numpy).
+
+It calls the same equations as the single-point driver (:func:`llmhw.perf.point.evaluate_point`) — the
+stage geometry (:mod:`~llmhw.perf.geometry`), :func:`~llmhw.perf.latency.micro_batch_latency`,
+:func:`~llmhw.perf.energy.iteration_energy_pj`, :mod:`~llmhw.perf.stages` and
+:func:`~llmhw.perf.cost.token_cost` — on numpy arrays instead of Python numbers (:mod:`llmhw.perf.xp`).
+Integer products are formed in int64 in the same order as Python forms them with ints, so the numbers
+are identical to the single-point driver's.
+
+Structure: micro-batch latencies and per-iteration energies depend only on (t, p, μ); they are computed
+once per (layout, micro-batch) "row" for prefill and for generate. The mappings of all batches ("combos",
+in the §12.1 order) then index those rows, and the per-combo stage metrics and §13.9 TCO per token are
+formed on flat arrays.
+
+If an integer product could overflow int64 (extreme shapes), or the §14 sub-system prefill path is active,
+:func:`evaluate_grid` returns None and callers use the single-point driver.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from llmhw.fidelity import Fidelity
+from llmhw.workload.mapping import (MappingPoint, default_mapping_point, dynamic_prefill_active, micro_batch_pairs,
+                                    required_memory_bytes, stage_candidates)
+from llmhw.workload.system import System, powers_of_two_upto
+
+from .cost import token_cost
+from .energy import allreduce_energy_pj, iteration_energy_pj, weights_total
+from .geometry import StageGeometry, stacked_geometry
+from .latency import MicroBatchLatency, micro_batch_latency
+from .shapes import rows
+from .stages import generate_stage, prefill_stage
+
+INT64_LIMIT = 2 ** 63 - 1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A (t, p) pair; ``t`` keeps its Python type (int, or float when p > num_servers)."""
+
+    t: float
+    p: int
+
+
+@dataclass(frozen=True)
+class MicroBatchRows:
+    """§13.6 micro-batch latency and §13.7 per-iteration energies (E_fma, E_mem, E_comm in pJ) per
+    (layout, μ) row."""
+
+    latency: MicroBatchLatency
+    energy_pj: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def take(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+        """(total_s, stage_s, iteration energies) of the combos (``index``: the row of each combo)."""
+        return self.latency.total_s[index], self.latency.stage_s[index], tuple(e[index] for e in self.energy_pj)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every swept point of one system: flat arrays in §12.3 order (batch, then p, mb, pmb).
+
+    ``segments[i] = (B, start, end)``: the mappings of batch B are ``start:end``.
+    """
+
+    candidates: tuple[Candidate, ...]
+    cand: np.ndarray
+    batch: np.ndarray
+    micro_batch: np.ndarray
+    prefill_micro_batch: np.ndarray
+    segments: tuple[tuple[int, int, int], ...]
+    prefill_latency_s: np.ndarray
+    decode_latency_s: np.ndarray
+    tpot_s: np.ndarray
+    prefill_throughput_tok_per_s: np.ndarray
+    decode_throughput_tok_per_s: np.ndarray
+    prefill_utilization: np.ndarray
+    decode_utilization: np.ndarray
+    prefill_energy_j: np.ndarray
+    decode_energy_j: np.ndarray
+    prefill_power_w: np.ndarray
+    decode_power_w: np.ndarray
+    prefill_tco_per_token_usd: np.ndarray
+    generate_tco_per_token_usd: np.ndarray
+
+    def mapping(self, i: int) -> MappingPoint:
+        c = self.candidates[int(self.cand[i])]
+        return MappingPoint(c.t, c.p, int(self.micro_batch[i]), int(self.prefill_micro_batch[i]))
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+
+# ---- micro-batch rows (§13.2–§13.7) ----------------------------------------------------------------------
+
+def _int_bound_ok(system: System, geoms: StageGeometry, max_mu: int, fidelity: Fidelity) -> bool:
+    """True if every integer product formed on int64 arrays stays below 2^63 (Python ints are unbounded).
+
+    Each product is bounded by the product of its factors' maxima over the layouts (``geoms``)."""
+    m = system.model
+    P, L, d = system.prefill_len, m.num_layers, m.d
+    b = m.bytes_per_number
+    J, F, Kq = (int(geoms.attn_cols.max()), int(geoms.ff_cols.max()), int(geoms.qkv_cols.max()))
+    t = int(geoms.t.max()) if geoms.t.dtype == np.int64 else int(math.ceil(geoms.t.max()))
+    R = P * max_mu
+    big = max(R * d * Kq * 2, max_mu * P * J * P * 2, 2 * R * d * F * 2, R * J * d * 2, L * 2 * d * R * t * b)
+    W = weights_total(system, fidelity)
+    if isinstance(W, int):
+        big = max(big, W * P * max_mu)
+    big = max(big, L * 9 * d * P * max_mu * b, L * 2 * d * P * P * max_mu * b, max_mu * P * 2 * system.max_batch)
+    return big < INT64_LIMIT
+
+
+def micro_batch_rows(system: System, geom: StageGeometry, t_int: np.ndarray | None, row_mu: np.ndarray,
+                     prefill: bool, fidelity: Fidelity) -> MicroBatchRows:
+    """§13.6 micro-batch latency and §13.7 per-iteration energies for each (layout, μ) row.
+
+    ``geom`` is the geometry of each row's layout; ``t_int`` (when int and float t are mixed) the int t of
+    each row, 0 where t is a float: those rows keep the exact int64 all-reduce product, as Python ints do."""
+    mbl = micro_batch_latency(system, geom, prefill, row_mu, fidelity)
+    energy = iteration_energy_pj(system, geom.t, prefill, row_mu, fidelity)
+    if t_int is not None:
+        e_int = allreduce_energy_pj(system, t_int, rows(prefill, row_mu, system.prefill_len))
+        energy = (energy[0], energy[1], np.where(t_int > 0, e_int, energy[2]))
+    return MicroBatchRows(mbl, energy)
+
+
+# ---- the grid of one system ------------------------------------------------------------------------------
+
+_PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_LAYOUTS: dict[tuple, tuple] = {}
+_LAYOUT_CACHE_MAX = 4096
+
+
+def _pairs(batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mb, pmb) arrays of §12.1 for batch B (memoized)."""
+    got = _PAIRS.get(batch)
+    if got is None:
+        pairs = micro_batch_pairs(batch)
+        got = (np.asarray([q[0] for q in pairs], dtype=np.int64), np.asarray([q[1] for q in pairs], dtype=np.int64))
+        _PAIRS[batch] = got
+    return got
+
+
+def _combos(n_cands: int, mus: tuple[int, ...], fits: tuple[tuple[int, tuple[int, ...]], ...]):
+    """Combo arrays for the fit pattern ``fits`` = ((B, fitting candidate indices), …); memoized because
+    most systems of a sweep share their pattern."""
+    key = (n_cands, mus, fits)
+    got = _LAYOUTS.get(key)
+    if got is not None:
+        return got
+    n_mu = len(mus)
+    lut = np.zeros(max(mus) + 1, dtype=np.int64)
+    for i, m in enumerate(mus):
+        lut[m] = i
+    cand_l, b_l, mb_l, pmb_l, segs = [], [], [], [], []
+    start = 0
+    for B, fit in fits:
+        mbs, pmbs = _pairs(B)
+        k = len(fit) * len(mbs)
+        if k == 0:
+            continue
+        cand_l.append(np.repeat(np.asarray(fit, dtype=np.int64), len(mbs)))
+        mb_l.append(np.tile(mbs, len(fit)))
+        pmb_l.append(np.tile(pmbs, len(fit)))
+        b_l.append(np.full(k, B, dtype=np.int64))
+        segs.append((B, start, start + k))
+        start += k
+    if not segs:
+        got = None
+    else:
+        cand = np.concatenate(cand_l)
+        mb = np.concatenate(mb_l)
+        pmb = np.concatenate(pmb_l)
+        row_cand = np.repeat(np.arange(n_cands, dtype=np.int64), n_mu)
+        row_mu = np.tile(np.asarray(mus, dtype=np.int64), n_cands)
+        rows = (row_cand, row_mu, cand * n_mu + lut[pmb], row_cand, row_mu, cand * n_mu + lut[mb])
+        got = (cand, np.concatenate(b_l), mb, pmb, tuple(segs), rows)
+        for a in (*got[:4], *rows):      # shared between systems: read-only
+            a.setflags(write=False)
+    if len(_LAYOUTS) >= _LAYOUT_CACHE_MAX:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = got
+    return got
+
+
+def _enumerated_layout(system: System):
+    """(candidates, layout) for §12.1 enumerated mappings; combos in §12.3 order (B, p, mb, pmb)."""
+    batches = system.batches
+    if not batches:
+        return (), None
+    mem = system.server.package.total_mem_bytes
+    capacity = [(c, c.t_pkg * mem * c.p) for c in stage_candidates(system)]
+    demand = [required_memory_bytes(system, B) for B in batches]
+    cands = [c for c, cap in capacity if not cap < demand[0]]          # the §12.1 fit at the smallest batch
+    caps = [cap for _, cap in capacity if not cap < demand[0]]
+    fits = tuple((B, tuple(i for i, cap in enumerate(caps) if not cap < dem)) for B, dem in zip(batches, demand))
+    out = [Candidate(c.t, c.p) for c in cands]
+    if not cands:
+        return out, None
+    return out, _combos(len(cands), powers_of_two_upto(system.max_batch), fits)
+
+
+def _default_layout(system: System):
+    """One §12.2 mapping per batch; each combo has its own prefill and generate row."""
+    points = [default_mapping_point(system, B) for B in system.batches]
+    if not points:
+        return (), None
+    cands: list[Candidate] = []
+    index: dict[tuple, int] = {}
+    cand = []
+    for m in points:
+        key = (type(m.t), m.t, m.p)
+        if key not in index:
+            index[key] = len(cands)
+            cands.append(Candidate(m.t, m.p))
+        cand.append(index[key])
+    cand = np.asarray(cand, dtype=np.int64)
+    B = np.asarray(system.batches, dtype=np.int64)
+    mb = np.asarray([m.micro_batch for m in points], dtype=np.int64)
+    pmb = np.asarray([m.prefill_micro_batch for m in points], dtype=np.int64)
+    idx = np.arange(len(points), dtype=np.int64)
+    segs = tuple((int(b), i, i + 1) for i, b in enumerate(system.batches))
+    return cands, (cand, B, mb, pmb, segs, (cand, pmb, idx, cand, mb, idx))
+
+
+def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
+    """Evaluate every mapping of every batch of ``system`` at once.
+
+    None (the sweep then uses the scalar loop) if an int64 product could overflow or the §14 sub-system
+    prefill path is active.
+    """
+    if dynamic_prefill_active(system):
+        return None          # the §14 sub-system prefill path is evaluated by the scalar loop
+    if system.default_mapping is not None:
+        cands, layout = _default_layout(system)
+    else:
+        cands, layout = _enumerated_layout(system)
+    if layout is None:
+        return _empty_grid(cands)
+    cand, B, mb, pmb, segs, rows = layout
+    geoms = stacked_geometry(system, [(c.t, c.p) for c in cands], fidelity)
+    if not _int_bound_ok(system, geoms, int(max(int(mb.max()), int(pmb.max()), 1)), fidelity):
+        return None
+    p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows
+    t_int = None
+    if geoms.t.dtype != np.int64:
+        t_int = np.asarray([c.t if isinstance(c.t, (int, np.integer)) else 0 for c in cands], dtype=np.int64)
+    geom = geoms.take(p_cand)
+    rows_t = None if t_int is None else t_int[p_cand]
+    total, stage, energy = micro_batch_rows(system, geom, rows_t, p_mu, True, fidelity).take(p_idx)
+    pre = prefill_stage(system, total, stage, energy, B, pmb, fidelity)
+    if g_cand is not p_cand:
+        geom = geoms.take(g_cand)
+        rows_t = None if t_int is None else t_int[g_cand]
+    total, stage, energy = micro_batch_rows(system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
+    gen = generate_stage(system, total, stage, energy, B, mb, fidelity)
+    cost = token_cost(system, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
+                      gen.power_w, fidelity)
+    return Grid(candidates=tuple(cands), cand=cand, batch=B, micro_batch=mb, prefill_micro_batch=pmb,
+                segments=segs, prefill_latency_s=pre.latency_s, decode_latency_s=gen.latency_s, tpot_s=gen.tpot_s,
+                prefill_throughput_tok_per_s=pre.throughput_tok_per_s,
+                decode_throughput_tok_per_s=gen.throughput_tok_per_s,
+                prefill_utilization=pre.utilization, decode_utilization=gen.utilization,
+                prefill_energy_j=pre.energy_j, decode_energy_j=gen.energy_j, prefill_power_w=pre.power_w,
+                decode_power_w=gen.power_w, prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
+                generate_tco_per_token_usd=cost.generate_tco_per_token_usd)
+
+
+def _empty_grid(cands) -> Grid:
+    e = np.zeros(0)
+    ei = np.zeros(0, dtype=np.int64)
+    return Grid(tuple(cands), ei, ei, ei, ei, (), *([e] * 13))
