@@ -19,9 +19,9 @@ from llmhw.fidelity import Fidelity
 from llmhw.perf.cost import LIFE_DAYS_PER_YEAR
 from llmhw.workload.system import System
 
-from .batching import SteadyState, aggregated_state, decode_state, quantile_index, rate_meeting
-from .iteration import IterationCost, iteration_cost
+from .batching import aggregated_state, decode_state, quantile_index, rate_meeting
 from .disagg import KVLink, balanced_ratio, kv_transfer_s, link_capacity_rps, pool_capacity_rps
+from .iteration import IterationCost, iteration_cost
 from .queueing import pk_mean_wait_s, wait_quantile_s
 from .workload import ServingWorkload
 
