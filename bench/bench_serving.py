@@ -22,7 +22,7 @@ from llmhw.config import expand_system, load_hardware, load_model, load_system  
 from llmhw.fidelity import CORRECTED  # noqa: E402
 from llmhw.hardware.constants import load_constants_dict  # noqa: E402
 from llmhw.config import load_constants  # noqa: E402
-from llmhw.hardware.phase import hardware_phase  # noqa: E402
+from llmhw.exhaustive.hardware_phase import hardware_phase  # noqa: E402
 from llmhw.serving.deployment import Pool, serve_aggregated, serve_disaggregated  # noqa: E402
 from llmhw.serving.disagg import KVLink  # noqa: E402
 from llmhw.serving.simulate import simulate_aggregated, simulate_disaggregated  # noqa: E402

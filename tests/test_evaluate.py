@@ -12,8 +12,8 @@ import pytest
 from llmhw.config import expand_system, load_constants, load_hardware, load_model, load_system
 from llmhw.evaluate import METRICS, DesignPoint, Problem
 from llmhw.fidelity import CORRECTED, REFERENCE
+from llmhw.metrics import GRID_FIELDS
 from llmhw.violations import CONSTRAINT_NAMES
-from llmhw.serving.metrics import SERVING_METRICS
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_batch8_checkpoint(inputs, mode):
     assert r.metrics["tco_per_mtoken_usd"] == pytest.approx(0.13931818044275437, rel=1e-12)
     assert (r.design["t"], r.design["p"]) == (64, 1)
     assert r.feasible and tuple(r.violations) == CONSTRAINT_NAMES
-    assert set(r.metrics) == set(METRICS) - set(SERVING_METRICS)   # a batch point has every non-serving metric
+    assert set(r.metrics) == set(METRICS)
 
 
 def test_tco_fix_charges_the_batch_once(inputs):
@@ -82,11 +82,11 @@ def test_too_few_servers_violate_memory(inputs):
     assert not r.feasible and r.reasons
 
 
-@pytest.mark.parametrize("metric", ["tco_per_mtoken_usd", "ttft_s", "tpot_s", "throughput_tok_per_s",
-                                    "decode_utilization", "energy_per_token_j"])
+@pytest.mark.parametrize("metric", [*GRID_FIELDS, "energy_per_token_j"])
 def test_best_mapping_grid_equals_scalar_enumeration(inputs, metric):
     """mapping='best' (vectorised grid where possible) picks the same first-best mapping as a plain loop."""
     from llmhw.evaluate import METRICS
+    from llmhw.metrics import read as metrics_read
     from llmhw.perf.point import evaluate_point
     from llmhw.workload.mapping import enumerate_mappings
 
@@ -99,7 +99,7 @@ def test_best_mapping_grid_equals_scalar_enumeration(inputs, metric):
     sign = -1 if METRICS[metric][0] == "maximize" else 1
     winner, value = None, None
     for m in enumerate_mappings(sys_, 16):
-        v = sign * prob._metrics(sys_, evaluate_point(sys_, m, 16, fidelity=CORRECTED))[metric]
+        v = sign * metrics_read(sys_, evaluate_point(sys_, m, 16, fidelity=CORRECTED))[metric]
         if winner is None or v < value:
             winner, value = m, v
     assert srv is sys_.server
