@@ -25,6 +25,7 @@ from .hardware.server import Server, build_server
 from .metrics import BY_NAME, GRID_FIELDS, METRICS, breakdown, read
 from .perf.grid import evaluate_grid
 from .perf.point import PerfResult, evaluate_point
+from .serving.point import ServingPoint
 from .violations import full_violations
 from .workload.mapping import (MappingPoint, default_mapping_point, enumerate_mappings, mapping_violations,
                                stage_candidates)
@@ -155,7 +156,10 @@ class Problem:
         return built
 
     # ---- one point -----------------------------------------------------------------------------
-    def evaluate(self, point: DesignPoint) -> Result:
+    def evaluate(self, point: DesignPoint | ServingPoint) -> Result:
+        if isinstance(point, ServingPoint):   # a serving deployment (docs/serving.md)
+            from .serving.door import evaluate_serving
+            return evaluate_serving(self, point)
         for name in ("batch", "prefill_len", "decode_len"):  # outside every schema: not a design point
             value = getattr(point, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:

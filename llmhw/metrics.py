@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from llmhw.serving.metrics import SERVING_METRICS   # a plain table (no import cycle)
+
 if TYPE_CHECKING:          # the registry reads evaluated objects; it does not build them
     from llmhw.perf.point import PerfResult
     from llmhw.workload.system import System
@@ -112,6 +114,9 @@ REGISTRY: tuple[Metric, ...] = (
 BY_NAME: dict[str, Metric] = {m.name: m for m in REGISTRY}
 #: name → (direction, unit, description), the registry's plain view.
 METRICS: dict[str, tuple[str, str, str]] = {m.name: (m.direction, m.unit, m.description) for m in REGISTRY}
+#: Serving-mode metrics (docs/serving.md §6): a serving evaluation (:mod:`llmhw.serving.door`) reports them
+#: instead of :func:`read`; objectives, limits and the report name them from :data:`ALL_METRICS`.
+ALL_METRICS: dict[str, tuple[str, str, str]] = {**METRICS, **SERVING_METRICS}
 #: name → Grid field for the metrics the grid driver ranks (``mapping: best``).
 GRID_FIELDS: dict[str, str] = {m.name: m.grid_field for m in REGISTRY if m.grid_field is not None}
 

@@ -24,7 +24,7 @@ from .check import (STUDY_NAME_MAX, FlagError, MemoryCheck, check_workload_fits,
 DEFAULT_TRIALS = 200
 ALL = "all"
 #: the flags that describe a study's inputs (ignored, with a note, when a stored study is resumed alone)
-INPUT_FLAGS = ("model", "sys", "workload", "objectives", "enqueue", "mapping", "compat")
+INPUT_FLAGS = ("model", "sys", "workload", "objectives", "enqueue", "mapping", "compat", "serving")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Flags:
     workload: tuple[int, int] | str | None
     objectives: tuple[str, ...] | None
     limits: tuple[tuple[str, float], ...]
+    serving: dict | None                # --serving K=V,... (docs/serving.md §1)
     mapping: str | None
     sampler: str | None
     seed: int | None
@@ -70,6 +71,7 @@ class Flags:
         return cls(hw=g("hw"), model=g("model"), sys=g("sys"), constants=g("constants"), compat=g("compat"),
                    space=g("space"), enqueue=g("enqueue"), workload=workload, objectives=objectives,
                    limits=tuple((k, float(g(k))) for k in USER_LIMITS if g(k) is not None),
+                   serving=_serving_flag(g("serving")),
                    mapping=g("mapping"), sampler=g("sampler"), seed=g("seed"), trials=g("trials"),
                    batch_size=g("batch_size"), patience=g("patience"), jobs=1 if g("jobs") is None else int(g("jobs")),
                    study=g("study"), storage=g("storage"), outputs=Path(g("outputs") or OUTPUTS),
@@ -137,6 +139,18 @@ def workloads_of(flags: Flags, pairs: Sequence[tuple[int, int]]) -> tuple[list[t
     return [flags.workload], None
 
 
+def _serving_flag(text: str | None) -> dict | None:
+    """``--serving K=V,...``: a serving block over the files' ones (docs/serving.md §1)."""
+    if text is None:
+        return None
+    from llmhw.serving.workload import parse_serving_flag
+    try:
+        return parse_serving_flag(text)
+    except ValueError as exc:
+        raise FlagError("--serving", text, str(exc), "K=V pairs: prompt, output, rate or concurrency, ttft, "
+                        "tpot, percentile (docs/serving.md §1)") from None
+
+
 def _inputs_from_files(flags: Flags, notes: list[str]) -> list:
     from llmhw.config import load_yaml_text, resolve_model_path, validate_system
     from llmhw.search.objectives import DEFAULT_OBJECTIVES
@@ -169,7 +183,8 @@ def _inputs_from_files(flags: Flags, notes: list[str]) -> list:
     objectives = flags.objectives or DEFAULT_OBJECTIVES
     return [StudyInputs(hw=hw, system=system, model=model, constants=constants, space=space_text,
                         enqueue=enqueue, compat=flags.compat, workload=w, mapping=flags.mapping or "explicit",
-                        objectives=tuple(objectives), limits=dict(flags.limits)) for w in workloads]
+                        objectives=tuple(objectives), limits=dict(flags.limits), serving=flags.serving)
+            for w in workloads]
 
 
 def _stored(flags: Flags) -> tuple[Any, dict]:

@@ -35,9 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(g, "--space", metavar="FILE", help="spaces/*.yaml: lists/ranges overlaid on the hardware/system config")
     add_flag(g, "--workload", metavar="P:G|all", help="prefill:decode lengths of the study (default: the system "
                                                   "file's first eval_len pair); 'all' = one study per pair")
+    add_flag(g, "--serving", metavar="K=V,...", help="serving study (docs/serving.md): prompt=N|MEAN~CV, "
+             "output=N|MEAN~CV, rate=REQ_S|concurrency=N, ttft=S, tpot=S, percentile=Q; over the files' serving blocks")
     add_flag(g, "--objectives", metavar="A,B,...", help="metrics to optimise (default: tco_per_mtoken,tpot,throughput)")
-    add_flag(g, "--max-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S seconds")
-    add_flag(g, "--max-tpot", type=float, metavar="S", help="constraint: time per output token ≤ S seconds")
+    add_flag(g, "--max-ttft", "--slo-ttft", type=float, metavar="S", help="constraint: time to first token ≤ S "
+             "seconds (serving mode: the TTFT SLO, p90 by default; docs/serving.md §6)")
+    add_flag(g, "--max-tpot", "--slo-tpot", type=float, metavar="S", help="constraint: time per output token ≤ S "
+             "seconds (serving mode: the TPOT SLO)")
     add_flag(g, "--max-power", type=float, metavar="W", help="constraint: average system power ≤ W watts")
     add_flag(g, "--max-capex", type=float, metavar="USD", help="constraint: capex ≤ USD")
     add_flag(g, "--min-throughput", type=float, metavar="TOK_S", help="constraint: throughput ≥ TOK_S tokens/s")
@@ -124,6 +128,10 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     console.print(f"  model {setup.model_name}, workload {plan.inputs.workload[0]}:{plan.inputs.workload[1]}, "
                   f"fidelity {setup.fidelity.compat}, mapping {plan.inputs.mapping}"
                   + (" (fixed by the system's default_mapping)" if space.fixed_mapping else ""))
+    wl = getattr(space, "serving_workload", None)
+    if wl is not None:   # serving mode: the space's requests and SLO replace the P:G pair (docs/serving.md)
+        console.print(f"  serving: prompts {wl.prompt.describe()}, outputs {wl.output.describe()}, SLO TTFT "
+                      f"p{wl.percentile * 100:g} ≤ {wl.slo_ttft_s:g} s, TPOT ≤ {wl.slo_tpot_s:g} s")
     console.print(f"  {len(space.dims)} dimensions ({', '.join(d.name for d in space.dims)}), "
                   f"{'continuous' if size is None else f'{size:,} points'}")
     console.print(f"  objectives {', '.join(objectives_given(setup))}; "

@@ -131,7 +131,7 @@ def preprocess_system(raw: dict, model: dict) -> dict:
     values are used as given). Finally ``model`` (the inner ``Model`` mapping) is appended as the
     last key, so it is expanded too.
     """
-    out = {k: v for k, v in raw.items() if k not in ("workload", "model")}
+    out = {k: v for k, v in raw.items() if k not in ("workload", "model", "serving")}  # serving: not expanded
     workload = raw.get("workload")
     if isinstance(workload, dict):
         for key in ("max_batch", "eval_len"):

@@ -448,6 +448,25 @@ STACK = Section("the software stack's efficiencies and overheads, docs/validatio
     "decode_execution": choice(*EXECUTION_MODES),
 })
 
+_LENGTH = Field(ANY, allowed="a length >= 1, {mean, spread} or {values, weights} (docs/serving.md §1)")
+
+SERVING_SLO = Section("a serving SLO, docs/serving.md §6", {
+    "ttft": num(POSITIVE),
+    "tpot": num(POSITIVE),
+    "percentile": num(OPEN_UNIT),
+})
+
+#: The serving workload of a system file (docs/serving.md §1); lengths are checked by llmhw.serving.workload.
+SERVING = Section("a serving workload, docs/serving.md §1", {
+    "prompt": _LENGTH,
+    "output": _LENGTH,
+    "rate": num(POSITIVE),
+    "concurrency": num(POSITIVE),
+    "slo": sub(SERVING_SLO),
+    "kv_link": Field(ANY, allowed="server, package or {bandwidth, latency}"),
+    "chunk_tokens": integer(AT_LEAST_1),
+})
+
 SYSTEM = Section("a system configuration, §11.1", {
     "num_servers": integer(AT_LEAST_1, nullable=True),
     "kv_cache_ratio": num(KV_RATIO, nullable=True),
@@ -472,6 +491,7 @@ SYSTEM = Section("a system configuration, §11.1", {
     "moe_imbalance": num(Bound(1)),
     "workload": Field(WORKLOAD, section=WORKLOAD_SECTION,
                       allowed="a mapping {max_batch, eval_len}"),
+    "serving": sub(SERVING),
 })
 
 #: Keys whose being set decides how a system is sized (§11.2); at least one must be set.

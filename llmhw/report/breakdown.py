@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from optuna.trial import FrozenTrial
 
-from llmhw.metrics import BY_NAME, METRICS, REGISTRY
+from llmhw.metrics import ALL_METRICS, BY_NAME, REGISTRY
 
 from .data import StudyData, attr_float
 
@@ -24,6 +24,30 @@ from .data import StudyData, attr_float
 #: re-evaluation's extra keys (``x.<...>``). Rows whose key has no value are left out.
 ROWS: list[tuple[str, str, str, str]] = [
     ("design", "chip id", "design.chip_id", ""),
+    ("serving", "serving mode", "design.serving_mode", ""),
+    ("serving", "aggregated pool (instances × chip, servers, t × p)", "design.aggregated_pool", ""),
+    ("serving", "prefill pool", "design.prefill_pool", ""),
+    ("serving", "decode pool", "design.decode_pool", ""),
+    ("serving", "P:D ratio (rate-matched ratio)", "design.pd_ratio", ""),
+    ("serving", "chunked-prefill tokens per iteration", "design.chunk_tokens", "int"),
+    ("serving", "requests: prompt / output tokens", "x.serving_lengths", ""),
+    ("serving", "SLO", "design.slo", ""),
+    ("serving", "goodput (requests/s meeting the SLO)", "goodput_rps", "req/s"),
+    ("serving", "  limited by", "design.binding", ""),
+    ("serving", "goodput per M$ of TCO", "goodput_per_musd", "req/s/M$"),
+    ("serving", "max sustainable load", "max_rate_rps", "req/s"),
+    ("serving", "load of the latency rows below", "load_rps", "req/s"),
+    ("serving", "TTFT mean", "ttft_mean_s", "s"),
+    ("serving", "  queueing for the prefill slot", "ttft_wait_s", "s"),
+    ("serving", "  the prompt's prefill", "ttft_prefill_s", "s"),
+    ("serving", "  KV transfer to the decode pool", "kv_transfer_s", "s"),
+    ("serving", "decode iteration: weight matmuls", "tpot_weights_s", "s"),
+    ("serving", "  attention", "tpot_attention_s", "s"),
+    ("serving", "  communication", "tpot_communication_s", "s"),
+    ("serving", "  prefill chunks riding along (TPOT)", "tpot_chunk_s", "s"),
+    ("serving", "longest iteration a decode sees", "tbt_max_s", "s"),
+    ("serving", "running decode batch per instance", "decode_batch", "requests"),
+    ("serving", "prefill slot utilisation", "prefill_busy", "-"),
     ("design", "servers × chips", "x.servers_chips", ""),
     ("design", "mapping t × p (chips per stage × stages)", "x.mapping", ""),
     ("design", "micro-batch decode / prefill", "x.micro_batches", ""),
@@ -135,7 +159,7 @@ def stored_values(trial: FrozenTrial) -> dict[str, Any]:
     """Metrics (as numbers), ``design.<key>`` and ``dim.<name>`` of a stored trial."""
     ua = trial.user_attrs
     out: dict[str, Any] = {}
-    for k in METRICS:
+    for k in ALL_METRICS:
         if k in ua:
             out[k] = attr_float(ua[k])
     for k, v in (ua.get("design") or {}).items():
@@ -146,6 +170,8 @@ def stored_values(trial: FrozenTrial) -> dict[str, Any]:
     if "num_servers" in d and "num_chips" in ua:
         ns, chips = int(d["num_servers"]), int(attr_float(ua["num_chips"]))
         out["x.servers_chips"] = f"{ns} × {chips // max(1, ns)} = {chips}"
+    if "prompt" in d and "output" in d:
+        out["x.serving_lengths"] = f"{d['prompt']} / {d['output']}"
     if "t" in d and "p" in d:
         out["x.mapping"] = f"{d['t']} × {d['p']}"
     if "micro_batch" in d and "prefill_micro_batch" in d:

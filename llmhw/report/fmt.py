@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from llmhw.metrics import METRICS
+from llmhw.metrics import ALL_METRICS
 
 _PREFIX = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
 
@@ -119,7 +119,7 @@ def dim(name: str, v: Any) -> str:
 
 def metric(name: str, v: Any) -> str:
     """A metric's value with the metric's unit."""
-    unit = METRICS.get(name, ("", "", ""))[1]
+    unit = ALL_METRICS.get(name, ("", "", ""))[1]
     return value(v, unit)
 
 

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from llmhw.metrics import METRICS
+from llmhw.metrics import ALL_METRICS
 from llmhw.search.objectives import Objective
 from llmhw.study.urls import redact
 
@@ -332,7 +332,7 @@ def breakdown_table(bests: Sequence[tuple[Objective, int]], bds: Sequence[Breakd
         differ = len({str(v) for v in vals}) > 1
         t.add_row("  " + _short_dim(k[4:]), *[Text(fmt.value(v), style="bold" if differ else "") for v in vals])
     covered = {r[2] for r in ROWS}
-    extra = [("objectives", o.name, o.name, o.unit or METRICS.get(o.name, ("", ""))[1])
+    extra = [("objectives", o.name, o.name, o.unit or ALL_METRICS.get(o.name, ("", ""))[1])
              for o, _ in bests if o.name not in covered]
     section = None
     for sec, label, key, unit in extra + rows:

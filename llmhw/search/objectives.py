@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from llmhw.errors import UsageError
-from llmhw.metrics import METRICS
+from llmhw.metrics import ALL_METRICS
 
 
 ALIASES = {
@@ -35,7 +35,7 @@ PENALTY = 1e30
 
 def metrics_table() -> dict[str, tuple[str, str, str]]:
     """The evaluator's metrics: name → (direction, unit, description)."""
-    return dict(METRICS)
+    return dict(ALL_METRICS)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from llmhw.config.loader import read_text
 from llmhw.errors import ConfigError
 
 DELETE = "__delete__"
-_TOP_KEYS = ("description", "base", "hardware", "system")
+_TOP_KEYS = ("description", "base", "hardware", "system", "serving")   # serving: docs/serving.md §8
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,11 @@ class SpaceFile:
         return (self.raw.get("base") or {}).get("sys")
 
     @property
+    def serving(self) -> dict | None:
+        """The ``serving:`` section (a serving study, llmhw.search.serving_space), or None."""
+        return self.raw.get("serving")
+
+    @property
     def description(self) -> str:
         return str(self.raw.get("description") or "").strip()
 
@@ -61,7 +66,7 @@ def parse_space_text(text: str, path: str) -> SpaceFile:
             raise ConfigError(path, str(key), problem="unknown key in a space file"
                               + (f" (did you mean {hint!r}?)" if hint else ""),
                               allowed=", ".join(_TOP_KEYS))
-    for key in ("base", "hardware", "system"):
+    for key in ("base", "hardware", "system", "serving"):
         if key in raw and raw[key] is not None and not isinstance(raw[key], dict):
             raise ConfigError(path, key, raw[key], problem="must be a mapping", allowed="a mapping")
     base = raw.get("base") or {}

@@ -63,6 +63,7 @@ class StudyInputs:
     mapping: str
     objectives: tuple[str, ...]
     limits: dict = field(default_factory=dict)
+    serving: dict | None = None  # --serving (docs/serving.md §1): a serving block over the files' ones
 
     def identity(self) -> dict:
         d = asdict(self)
@@ -78,7 +79,8 @@ class StudyInputs:
                    constants=it(d["constants"]), space=it(d.get("space")),
                    enqueue=it(d.get("enqueue")), compat=d.get("compat"),
                    workload=(int(d["workload"][0]), int(d["workload"][1])), mapping=d["mapping"],
-                   objectives=tuple(d["objectives"]), limits=dict(d.get("limits") or {}))
+                   objectives=tuple(d["objectives"]), limits=dict(d.get("limits") or {}),
+                   serving=d.get("serving"))
 
 
 @dataclass
@@ -133,10 +135,18 @@ def build_setup(inputs: StudyInputs) -> Setup:
     compat = inputs.compat or sys_o.get("compat") or DEFAULT_COMPAT
     fidelity = Fidelity.from_compat(compat)
     objectives = parse_objectives(list(inputs.objectives))
-    space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
-                        best_for=objectives[0].name,
-                        file=space_file.path if space_file else inputs.hw.path)
-    constraints = ConstraintSet(parse_limits(inputs.limits))
+    from .serving_space import serving_space
+    space = serving_space(hw_o, sys_o, model, inputs.workload, space_file, inputs.limits, inputs.serving,
+                          file=space_file.path if space_file else inputs.system.path)
+    if space is not None and not fidelity.serving_model:
+        raise UsageError(f"serving studies (a serving: section) run in corrected mode only, not {compat!r} "
+                         "(docs/serving.md)")
+    if space is None:
+        space = SearchSpace(hw_o, sys_o, model, inputs.workload, inputs.mapping,
+                            best_for=objectives[0].name,
+                            file=space_file.path if space_file else inputs.hw.path)
+    slo = space.slo_limits() if hasattr(space, "slo_limits") else {}   # serving: the SLO is a constraint too
+    constraints = ConstraintSet(parse_limits({**slo, **inputs.limits}))
     references, ignored = parse_enqueue(inputs.enqueue, space) if inputs.enqueue else ([], ())
     notes = (f"mapping {inputs.mapping}: the reference designs' {', '.join(ignored)} are ignored (the mapping "
              "is not a dimension of this space)",) if ignored else ()

@@ -11,9 +11,10 @@ from rich.console import Console
 from llmhw.errors import UsageError
 from llmhw.search.pareto import front_mask, losses
 from llmhw.search.progress import FrontTracker, Patience
-from llmhw.search.runner import Runner, open_study, run_record_for
+from llmhw.search.runner import Runner, run_record_for
+from llmhw.study.opening import open_study
 from llmhw.search.samplers import choose
-from llmhw.search.study import InputText, StudyInputs, build_setup
+from llmhw.search.setup import InputText, StudyInputs, build_setup
 
 from .conftest import CONSTANTS, HW, MODEL, SYS
 from .fake_problem import FakeProblem
