@@ -23,7 +23,7 @@ from llmhw.config import resolve_model_path  # noqa: E402
 from llmhw.evaluate import METRICS, Problem  # noqa: E402
 from llmhw.paths import DEFAULT_CONSTANTS  # noqa: E402
 from llmhw.search.overlay import load_space  # noqa: E402
-from llmhw.search.study import InputText, StudyInputs, build_setup  # noqa: E402
+from llmhw.search.setup import InputText, StudyInputs, build_setup  # noqa: E402
 
 
 def main() -> int:
