@@ -1,4 +1,7 @@
-"""Matmul time of one operator on one chip (model.md §13.3): roofline and weight-stationary array."""
+"""Matmul time of one operator on one chip (model.md §13.3): roofline and weight-stationary array.
+
+The roofline loads 2 bytes per element regardless of bytes_per_number (§13.3, §16.1 #5); the WS array 1.
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -9,8 +12,8 @@ from . import xp
 from .errors import UnsupportedFeature
 from .shapes import Operator
 
-ROOFLINE_BYTES_PER_ELEMENT = 2   # §13.3 / §16.1 #5: fixed, regardless of bytes_per_number
-WS_BYTES_PER_ELEMENT = 1
+#: §13.3 / §16.1 #5: the roofline's bytes per loaded element when no precision is set (docs/models.md M4.1).
+ROOFLINE_BYTES_PER_ELEMENT = 2
 
 
 class MatmulTime(NamedTuple):

@@ -126,4 +126,4 @@ def test_grid_equals_point_on_modern_models(h100):
             r = evaluate_point(s, m, int(grid.batch[i]), fidelity=CORRECTED)
             assert r.tpot_s == pytest.approx(float(grid.tpot_s[i]), rel=1e-12)
             assert r.prefill_latency_s == pytest.approx(float(grid.prefill_latency_s[i]), rel=1e-12)
-            assert r.generate_tco_per_token_usd == pytest.approx(float(grid.generate_tco_per_token_usd[i]), rel=1e-12)
+            assert r.decode_tco_per_token_usd == pytest.approx(float(grid.decode_tco_per_token_usd[i]), rel=1e-12)
