@@ -149,11 +149,14 @@ def breakdown(system: "System", perf: "PerfResult | None") -> dict[str, float | 
         "srv_dcdc_usd": srv.cost_dcdc_usd, "srv_psu_usd": srv.cost_psu_usd, "srv_fans_usd": srv.cost_fans_usd,
         "srv_ethernet_usd": srv.cost_ethernet_usd, "srv_system_usd": srv.cost_system_usd,
         "srv_packages": srv.num_packages, "sys_servers": ns, "sys_chips": system.num_chips,
+        # docs/models.md §M4: bits per weight / activation / KV number in force
+        "sys_weight_bits": system.weight_bytes_per_number * 8, "sys_act_bits": system.act_bytes_per_number * 8,
+        "sys_kv_bits": system.kv_bytes_per_number * 8,
     }
     if perf is not None:
         m = perf.mapping
         out.update({"map_chips_per_stage": m.t, "map_stages": m.p, "map_micro_batch": m.micro_batch,
-                    "map_prefill_micro_batch": m.prefill_micro_batch})
+                    "map_prefill_micro_batch": m.prefill_micro_batch, "map_expert_parallel": m.e})
         for k in ("srv_amortization", "srv_interest", "srv_opex", "srv_power", "pue_overhead",
                   "dc_amortization", "dc_interest", "dc_opex"):
             out[f"tco_{k}_usd"] = getattr(perf.tco, k) * ns

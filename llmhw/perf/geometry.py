@@ -40,7 +40,7 @@ class StageGeometry:
     ring: RingFactors              # §13.5 factors of AR(t, ·)
     a2a_s: float                   # §13.4 all-to-all: AR(t, d·b) / 2
     comm1_prefill_s: float         # §13.4 attention-score all-reduce in prefill (0 unless t > heads)
-    comm1_decode_s: float        # … in decode
+    comm1_decode_s: float          # … in decode
     e: int = 1                     # expert-parallel degree (docs/models.md §M5): e groups of t/e chips
     ring_ep: RingFactors | None = None   # §13.5 factors of AR(t/e, ·), the all-reduce inside an expert group
 

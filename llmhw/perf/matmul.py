@@ -12,7 +12,8 @@ from . import xp
 from .errors import UnsupportedFeature
 from .shapes import Operator
 
-ROOFLINE_BYTES_PER_ELEMENT = 2   # §13.3 / §16.1 #5: fixed, regardless of bytes_per_number (unless a precision is set, M4.1)
+#: §13.3 / §16.1 #5: the roofline's bytes per loaded element when no precision is set (docs/models.md M4.1).
+ROOFLINE_BYTES_PER_ELEMENT = 2
 
 
 class MatmulTime(NamedTuple):

@@ -13,11 +13,7 @@ the load is even by construction).
 """
 from __future__ import annotations
 
-import numpy as np
-
-
-def _is_array(*xs) -> bool:
-    return any(isinstance(x, np.ndarray) for x in xs)
+from . import xp
 
 
 def distinct_experts(num_experts, experts_per_token, tokens):
@@ -28,9 +24,7 @@ def distinct_experts(num_experts, experts_per_token, tokens):
 
 def imbalance(factor, ep):
     """The imbalance multiplier of the routed-expert time (eq. M5.2): f when e > 1, else 1."""
-    if _is_array(ep):
-        return np.where(ep > 1, factor, 1.0)
-    return factor if ep > 1 else 1.0
+    return xp.select(ep > 1, factor, 1.0)
 
 
 def routed_weight_bytes(num_experts, experts_per_token, tokens, expert_params, weight_bits):
@@ -49,7 +43,4 @@ def alltoall_bytes_per_chip(tokens, experts_per_token, d, act_bits, ep):
 def alltoall_s(ep, nbytes, alpha_s, beta_s_per_byte):
     """Latency of one all-to-all among e ranks (eq. M5.5): (e − 1) message start-ups plus the bytes each
     rank sends over its bottleneck link, (e − 1)·α + n·β; nothing for e = 1."""
-    t = (ep - 1) * alpha_s + nbytes * beta_s_per_byte
-    if _is_array(ep, t):
-        return np.where(ep > 1, t, 0.0)
-    return t if ep > 1 else 0.0
+    return xp.select(ep > 1, (ep - 1) * alpha_s + nbytes * beta_s_per_byte, 0.0)
