@@ -19,7 +19,7 @@ from llmhw.config import load_constants, load_hardware  # noqa: E402
 from llmhw.fidelity import CORRECTED, REFERENCE  # noqa: E402
 from llmhw.hardware import heatsink, wafer  # noqa: E402
 from llmhw.hardware.constants import load_constants_dict  # noqa: E402
-from llmhw.hardware.phase import hardware_phase  # noqa: E402
+from llmhw.exhaustive.hardware_phase import hardware_phase  # noqa: E402
 
 
 def main() -> int:
@@ -39,6 +39,7 @@ def main() -> int:
         for _ in range(args.repeat):
             heatsink.design_heatsink.cache_clear()
             heatsink._AIR_VOLUME_CACHE.clear()
+            heatsink._FIN_RESISTANCE_CACHE.clear()
             wafer.dies_per_wafer.cache_clear()
             t0 = time.process_time()
             phase = hardware_phase(hw.chips, hw.packages, hw.servers, k, fidelity)

@@ -75,7 +75,7 @@ def true_front(setup, problem):
             continue
         n_systems += 1
         n_points += len(g)
-        vals = np.column_stack([g.generate_tco_per_token_usd * 1e6, g.tpot_s, g.decode_throughput_tok_per_s])
+        vals = np.column_stack([g.decode_tco_per_token_usd * 1e6, g.tpot_s, g.decode_throughput_tok_per_s])
         loss = losses(vals, dirs)
         ok = np.all(np.isfinite(loss), axis=1)
         idx = np.flatnonzero(ok)[front_mask(loss[ok])]

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llmhw.config import expand_system, load_constants, load_hardware, load_model, load_system  # noqa: E402
 from llmhw.fidelity import CORRECTED, REFERENCE  # noqa: E402
 from llmhw.hardware.constants import load_constants_dict  # noqa: E402
-from llmhw.hardware.phase import hardware_phase  # noqa: E402
+from llmhw.exhaustive.hardware_phase import hardware_phase  # noqa: E402
 from llmhw.perf import grid as perf_grid  # noqa: E402
-from llmhw.perf.sweep import software_phase  # noqa: E402
+from llmhw.exhaustive.software_phase import software_phase  # noqa: E402
 
 
 def main() -> int:

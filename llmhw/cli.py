@@ -10,7 +10,7 @@ import sys
 from . import __version__
 from .errors import LlmhwError
 from .fidelity import COMPAT_MODES
-from .hardware.table import TABLE_FORMATS
+from .exhaustive.hardware_table import TABLE_FORMATS
 
 
 class _Parser(argparse.ArgumentParser):

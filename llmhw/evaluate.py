@@ -10,7 +10,6 @@ knows nothing else about the evaluator; this module knows nothing about Optuna.
 from __future__ import annotations
 
 import json
-import math
 import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
@@ -23,8 +22,9 @@ from .hardware.chip import build_chip
 from .hardware.constants import Constants, load_constants_dict
 from .hardware.package import build_package
 from .hardware.server import Server, build_server
-from .perf.point import PerfResult, evaluate_point
+from .metrics import BY_NAME, GRID_FIELDS, METRICS, breakdown, read
 from .perf.grid import evaluate_grid
+from .perf.point import PerfResult, evaluate_point
 from .violations import full_violations
 from .workload.mapping import (MappingPoint, default_mapping_point, enumerate_mappings, mapping_violations,
                                stage_candidates)
@@ -32,63 +32,6 @@ from .workload.model import Model
 from .workload.system import System, build_system
 
 MAPPING_MODES = ("explicit", "best", "default")
-
-#: Metrics the vectorised mapping grid computes directly (metric → Grid field), for ``mapping='best'``.
-#: Per-token TCO and throughput-per-chip rank mappings exactly as the grid fields they scale.
-_GRID_FIELDS = {
-    "tco_per_mtoken_usd": "generate_tco_per_token_usd", "tco_per_token_usd": "generate_tco_per_token_usd",
-    "prefill_tco_per_token_usd": "prefill_tco_per_token_usd", "ttft_s": "prefill_latency_s",
-    "tpot_s": "tpot_s", "decode_latency_s": "decode_latency_s",
-    "throughput_tok_per_s": "decode_throughput_tok_per_s", "throughput_per_chip_tok_per_s": "decode_throughput_tok_per_s",
-    "prefill_throughput_tok_per_s": "prefill_throughput_tok_per_s", "prefill_utilization": "prefill_utilization",
-    "decode_utilization": "decode_utilization",
-}
-
-#: Every metric of a :class:`Result`: name → (direction, unit, description). Names carry SI units.
-METRICS: dict[str, tuple[str, str, str]] = {
-    "tco_per_mtoken_usd": ("minimize", "$/Mtoken", "TCO per million generated tokens (§13.9)"),
-    "tco_per_token_usd": ("minimize", "$/token", "TCO per generated token (§13.9)"),
-    "prefill_tco_per_token_usd": ("minimize", "$/token", "TCO per prompt token (§13.9)"),
-    "ttft_s": ("minimize", "s", "time to first token = prefill latency of the batch (§13.6)"),
-    "tpot_s": ("minimize", "s", "average time per output token τ (§13.6)"),
-    "e2e_latency_s": ("minimize", "s", "prefill + decode latency of the batch"),
-    "decode_latency_s": ("minimize", "s", "decode latency T_g (§13.6)"),
-    "throughput_tok_per_s": ("maximize", "tokens/s", "generated tokens per second, system (B/τ)"),
-    "prefill_throughput_tok_per_s": ("maximize", "tokens/s", "prompt tokens per second (B·P/T_p)"),
-    "throughput_per_chip_tok_per_s": ("maximize", "tokens/s/chip", "generated tokens per second per chip"),
-    "prefill_utilization": ("maximize", "-", "prefill FLOP utilisation (§13.6)"),
-    "decode_utilization": ("maximize", "-", "decode FLOP utilisation (§13.6)"),
-    "utilization": ("maximize", "-", "time-weighted utilisation (§13.9)"),
-    "power_w": ("minimize", "W", "average system power over prefill + decode (§13.7, §13.9)"),
-    "prefill_power_w": ("minimize", "W", "system power during prefill (§13.7)"),
-    "decode_power_w": ("minimize", "W", "system power during decode (§13.7)"),
-    "energy_per_token_j": ("minimize", "J/token", "prefill + decode energy per generated token"),
-    "capex_usd": ("minimize", "$", "server cost + interest + server opex, all servers (§15.2)"),
-    "opex_usd": ("minimize", "$", "power part of the TCO, all servers (§15.2)"),
-    "system_cost_usd": ("minimize", "$", "server cost × number of servers"),
-    "system_tdp_w": ("minimize", "W", "server TDP × number of servers (§11.2)"),
-    "server_cost_usd": ("minimize", "$", "cost of one server (§8.4)"),
-    "server_tdp_w": ("minimize", "W", "TDP of one server (§8.3)"),
-    "server_tco_usd": ("minimize", "$", "TCO of one server at TDP over its life (§9)"),
-    "chip_area_mm2": ("minimize", "mm²", "die area (§3)"),
-    "chip_tdp_w": ("minimize", "W", "chip TDP incl. package IO (§3.4)"),
-    "chip_cost_usd": ("minimize", "$", "die cost incl. test (§3.5)"),
-    "die_yield": ("maximize", "-", "negative-binomial die yield (§3.5)"),
-    "package_cost_usd": ("minimize", "$", "package cost (§6.6)"),
-    "package_tdp_w": ("minimize", "W", "package TDP (§6.3)"),
-    "heatsink_max_power_w": ("maximize", "W", "package power the heatsink can remove (§7)"),
-    "system_perf_flops": ("maximize", "FLOP/s", "peak FLOP/s of the system"),
-    "system_memory_bytes": ("maximize", "bytes", "total memory of the system"),
-    "num_chips": ("minimize", "chips", "chips in the system"),
-    "num_servers": ("minimize", "servers", "servers in the system"),
-    "prefill_compute_s": ("minimize", "s", "prefill latency share: compute (§15.2)"),
-    "prefill_mem_s": ("minimize", "s", "prefill latency share: memory (§15.2)"),
-    "prefill_io_s": ("minimize", "s", "prefill latency share: interconnect (§15.2)"),
-    "decode_compute_s": ("minimize", "s", "decode latency share: compute (§15.2)"),
-    "decode_mem_s": ("minimize", "s", "decode latency share: memory (§15.2)"),
-    "decode_io_s": ("minimize", "s", "decode latency share: interconnect (§15.2)"),
-}
-
 
 @dataclass(frozen=True)
 class DesignPoint:
@@ -115,6 +58,13 @@ class Result:
     reasons: tuple[str, ...]
     design: Mapping[str, Any]
     perf: PerfResult | None = field(default=None, compare=False, repr=False)
+    system: System | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def breakdown(self) -> Mapping[str, Any]:
+        """Finer parts of the point: area, cost and TCO parts, mapping (unit-suffixed names,
+        :func:`llmhw.metrics.breakdown`); empty for a result without its evaluated system."""
+        return {} if self.system is None else breakdown(self.system, self.perf)
 
     @property
     def feasible(self) -> bool:
@@ -234,8 +184,8 @@ class Problem:
             reasons.append("model + KV cache do not fit the memory of the stages used")
         violations = full_violations(srv.package.chip.violations, srv.package.violations, srv.violations,
                                      sys_.violations, map_v)
-        return Result(metrics=self._metrics(sys_, perf), violations=violations, reasons=tuple(reasons),
-                      design=self._design(point, sys_, perf), perf=perf)
+        return Result(metrics=read(sys_, perf), violations=violations, reasons=tuple(reasons),
+                      design=self._design(point, sys_, perf), perf=perf, system=sys_)
 
     def evaluate_many(self, points: Sequence[DesignPoint]) -> list[Result]:
         return [self.evaluate(p) for p in points]
@@ -264,7 +214,7 @@ class Problem:
         best, best_value = None, None
         for m in candidates:
             perf = evaluate_point(sys_, m, batch, fidelity=self.fidelity)
-            value = self._metrics(sys_, perf)[best_for]
+            value = BY_NAME[best_for].read(sys_, perf)
             if direction == "maximize":
                 value = -value
             if best is None or value < best_value:
@@ -273,7 +223,7 @@ class Problem:
 
     def _grid_best(self, sys_: System, batch: int, best_for: str, direction: str) -> MappingPoint | None:
         """The first best mapping of ``batch`` from the vectorised grid, or None to use the scalar loop."""
-        field_name = _GRID_FIELDS.get(best_for)
+        field_name = GRID_FIELDS.get(best_for)
         if field_name is None:
             return None
         key = id(sys_)
@@ -293,56 +243,6 @@ class Problem:
         offset = int(np.argmax(values) if direction == "maximize" else np.argmin(values))
         return grid.mapping(seg[1] + offset)
 
-    @staticmethod
-    def _metrics(sys_: System, r: PerfResult) -> dict[str, float]:
-        srv = sys_.server
-        pkg = srv.package
-        chip = pkg.chip
-        ns = sys_.num_servers
-        return {
-            "tco_per_mtoken_usd": r.tco_per_mtoken_usd,
-            "tco_per_token_usd": r.generate_tco_per_token_usd,
-            "prefill_tco_per_token_usd": r.prefill_tco_per_token_usd,
-            "ttft_s": r.prefill_latency_s,
-            "tpot_s": r.tpot_s,
-            "e2e_latency_s": r.e2e_latency_s,
-            "decode_latency_s": r.decode_latency_s,
-            "throughput_tok_per_s": r.decode_throughput_tok_per_s,
-            "prefill_throughput_tok_per_s": r.prefill_throughput_tok_per_s,
-            "throughput_per_chip_tok_per_s": r.decode_throughput_per_chip,
-            "prefill_utilization": r.prefill_utilization,
-            "decode_utilization": r.decode_utilization,
-            "utilization": r.utilization,
-            "power_w": r.avg_server_power_w * ns,
-            "prefill_power_w": r.prefill_power_w,
-            "decode_power_w": r.decode_power_w,
-            "energy_per_token_j": (r.prefill_energy_j + r.decode_energy_j) / (r.batch * r.decode_len),
-            "capex_usd": r.capex_usd,
-            "opex_usd": r.opex_usd,
-            "system_cost_usd": srv.cost_usd * ns,
-            "system_tdp_w": sys_.tdp_w,
-            "server_cost_usd": srv.cost_usd,
-            "server_tdp_w": srv.tdp_w,
-            "server_tco_usd": srv.tco.total,
-            "chip_area_mm2": float(chip.area_mm2),
-            "chip_tdp_w": chip.tdp_w,
-            "chip_cost_usd": chip.cost_usd,
-            "die_yield": chip.die_yield,
-            "package_cost_usd": pkg.cost_usd,
-            "package_tdp_w": pkg.tdp_w,
-            "heatsink_max_power_w": srv.heatsink.max_power_w,
-            "system_perf_flops": sys_.perf_flops,
-            "system_memory_bytes": float(sys_.total_mem_bytes),
-            "num_chips": float(sys_.num_chips),
-            "num_servers": float(ns),
-            "prefill_compute_s": r.prefill_compute_s,
-            "prefill_mem_s": r.prefill_mem_s,
-            "prefill_io_s": r.prefill_io_s,
-            "decode_compute_s": r.decode_compute_s,
-            "decode_mem_s": r.decode_mem_s,
-            "decode_io_s": r.decode_io_s,
-        }
-
     def _design(self, point: DesignPoint, sys_: System, r: PerfResult) -> dict[str, Any]:
         out: dict[str, Any] = {}
         _flatten("chip", point.chip, out)
@@ -361,9 +261,4 @@ class Problem:
         return out
 
 
-def finite_or(value: float, fallback: float) -> float:
-    """``value`` if finite, else ``fallback`` (for consumers that cannot take NaN/inf)."""
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else fallback
-
-
-__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "Problem", "Result", "explicit_mapping", "finite_or", "replace"]
+__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "Problem", "Result", "explicit_mapping"]

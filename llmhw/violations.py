@@ -28,6 +28,18 @@ CONSTRAINTS: dict[str, tuple[str, str, str]] = {
 }
 CONSTRAINT_NAMES: tuple[str, ...] = tuple(CONSTRAINTS)
 
+#: Limits a user sets on a metric (search constraints, same sign convention):
+#: name → (metric of llmhw.metrics, 'max' | 'min', key of the run's limits, what is limited).
+USER_LIMITS: dict[str, tuple[str, str, str, str]] = {
+    "max_ttft_s": ("ttft_s", "max", "max_ttft", "ttft_s − limit"),
+    "max_tpot_s": ("tpot_s", "max", "max_tpot", "tpot_s − limit"),
+    "max_power_w": ("power_w", "max", "max_power", "power_w − limit"),
+    "max_capex_usd": ("capex_usd", "max", "max_capex", "capex_usd − limit"),
+    "min_throughput_tok_per_s": ("throughput_tok_per_s", "min", "min_throughput", "limit − throughput_tok_per_s"),
+}
+#: 1 when an objective value is NaN/±inf (the search hands Optuna a penalty instead).
+NONFINITE_OBJECTIVE = "nonfinite_objective"
+
 
 def full_violations(*parts: Mapping[str, float]) -> dict[str, float]:
     """Merge the sparse violation dicts of each level into the fixed, ordered set of names."""

@@ -14,7 +14,7 @@ from llmhw.config import expand_system, load_constants, load_hardware, load_mode
 from llmhw.errors import ConfigError
 from llmhw.fidelity import CORRECTED
 from llmhw.hardware.constants import load_constants_dict
-from llmhw.hardware.phase import hardware_phase
+from llmhw.exhaustive.hardware_phase import hardware_phase
 from llmhw.perf.geometry import stage_geometry
 from llmhw.perf.latency import micro_batch_latency, operator_efficiency
 from llmhw.perf.matmul import roofline_time

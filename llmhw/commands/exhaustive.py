@@ -7,7 +7,6 @@ violation amounts). With ``--model`` (and without ``--hardware-only``) the softw
 """
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,22 +19,10 @@ from .. import paths
 from ..config import load_constants, load_hardware, load_model, load_system
 from ..fidelity import Fidelity
 from ..hardware.constants import load_constants_dict
-from ..hardware.phase import HardwarePhase, hardware_phase
-from ..hardware.table import TABLE_FORMATS, hardware_row
-from ..tables import write_reference_csv
+from ..exhaustive.csv_format import write_hardware_tables
+from ..exhaustive.hardware_phase import HardwarePhase, hardware_phase
+from ..exhaustive.hardware_table import TABLE_FORMATS
 from .software import run_software_phase
-
-
-def write_invalid_csv(path: Path, phase: HardwarePhase) -> None:
-    """One row per invalid chip/package/server: origin indices, reason, and every positive violation amount."""
-    names = sorted({name for rec in phase.invalid for name in rec.violations})
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["level", "chip", "package", "server", "chip_id", "reason", *names])
-        for rec in phase.invalid:
-            w.writerow([rec.level, rec.chip, "" if rec.package is None else rec.package,
-                        "" if rec.server is None else rec.server, rec.chip_id, rec.reason,
-                        *[repr(rec.violations[n]) if n in rec.violations else "" for n in names]])
 
 
 def run_hardware_phase(hw, k, fidelity: Fidelity, console: Console,
@@ -101,17 +88,11 @@ def run(args) -> int:
 
     phase, hw_cpu = run_hardware_phase(hw, k, fidelity, console)
     out_dir.mkdir(parents=True, exist_ok=True)
-    columns = TABLE_FORMATS[args.hw_table_format]
-    hw_csv = out_dir / f"{stem}.csv"
-    rows = [hardware_row(s) for s in phase.servers]
-    write_reference_csv(hw_csv, columns, ([r[c] for c in columns] for r in rows), trailing=True)
-    invalid_csv = out_dir / f"{stem}_invalid.csv"
-    write_invalid_csv(invalid_csv, phase)
+    written = write_hardware_tables(out_dir, stem, phase, TABLE_FORMATS[args.hw_table_format])
 
     console.print(hardware_summary(phase, stem, hw_cpu))
     for name, count in top_reasons(phase):
         console.print(f"  [yellow]{count:5d}[/] invalid designs violate [bold]{name}[/]")
-    written = [hw_csv, invalid_csv]
     if software:
         written += run_software_phase(phase, system, model, k, fidelity, out_dir, console)
     elif not args.hardware_only:

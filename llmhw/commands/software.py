@@ -1,8 +1,6 @@
 """The exhaustive software phase (model.md §0, §12–§15): performance and optima tables for one model."""
 from __future__ import annotations
 
-import csv
-import importlib.util
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -12,27 +10,9 @@ from rich.table import Table
 
 from ..config import expand_system
 from ..fidelity import Fidelity
-from ..hardware.phase import HardwarePhase
-from ..perf.sweep import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS, software_phase
-from ..tables import fmt, write_reference_csv
-
-
-def write_optima_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """The optima table: plain CSV, floats in shortest round-trip form."""
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(OPTIMA_COLUMNS)
-        for row in rows:
-            w.writerow([fmt(row[c]) for c in OPTIMA_COLUMNS])
-
-
-def write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path | None:
-    """A Parquet copy of a table when pyarrow is installed (optional dependency); None otherwise."""
-    if importlib.util.find_spec("pyarrow") is None:
-        return None
-    import pandas as pd
-    pd.DataFrame(list(rows), columns=list(columns)).to_parquet(path, index=False)
-    return path
+from ..exhaustive.csv_format import write_software_tables
+from ..exhaustive.hardware_phase import HardwarePhase
+from ..exhaustive.software_phase import software_phase
 
 
 def performance_summary(rows: Sequence[dict[str, Any]], model_name: str, cpu_s: float, n_systems: int) -> Table:
@@ -58,16 +38,7 @@ def run_software_phase(phase: HardwarePhase, system, model: dict, k, fidelity: F
     with console.status(f"software phase: {len(phase.servers)} servers × {len(system_cfgs)} system configurations"):
         perf_rows, optima = software_phase(phase.servers, system_cfgs, model, fidelity, k)
     cpu_s = time.process_time() - cpu0
-    perf_csv = out_dir / f"{name}.csv"
-    write_reference_csv(perf_csv, PERFORMANCE_COLUMNS, ([r[c] for c in PERFORMANCE_COLUMNS] for r in perf_rows),
-                        trailing=False)
-    optima_csv = out_dir / f"{name}_optima.csv"
-    write_optima_csv(optima_csv, optima)
+    written = write_software_tables(out_dir, name, perf_rows, optima)
     n_systems = len({(r["server"], r["system"]) for r in optima})
     console.print(performance_summary(perf_rows, name, cpu_s, n_systems))
-    written = [perf_csv, optima_csv]
-    for rows, cols, path in ((perf_rows, PERFORMANCE_COLUMNS, perf_csv), (optima, OPTIMA_COLUMNS, optima_csv)):
-        pq = write_parquet(path.with_suffix(".parquet"), rows, cols)
-        if pq:
-            written.append(pq)
     return written

@@ -86,6 +86,8 @@ def fin_pressure_drop_pa(n: int, H: float, L: float, V: float) -> float:
 
 
 _AIR_VOLUME_CACHE: dict[tuple[int, float, float, float], float] = {}
+#: base length L → {(n, H, V): R_fin}: heat sources of the same lane length share their fin resistances.
+_FIN_RESISTANCE_CACHE: dict[float, dict[tuple[int, float, float], float]] = {}
 
 
 def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
@@ -106,6 +108,7 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
     result = V - DV
     if len(_AIR_VOLUME_CACHE) > 2_000_000:
         _AIR_VOLUME_CACHE.clear()
+        _FIN_RESISTANCE_CACHE.clear()
     _AIR_VOLUME_CACHE[key] = result
     return result
 
@@ -184,6 +187,7 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
     L_air = L * N if lane else L
     r2, eps, lam, sp_den, R_die_tim = source_terms(l, w, L)     # heat source and base length (§7.5)
     cache = _AIR_VOLUME_CACHE
+    fins = _FIN_RESISTANCE_CACHE.setdefault(L, {})      # R_fin depends on (n, H, L, V) only, not the source
     gaps = [0.0, 0.0] + [fin_gap_m(k) for k in range(2, N_MAX + 1)]
     exposed = [0.0, 0.0] + [(k - 1) * gaps[k] * L for k in range(2, N_MAX + 1)]
     mu_L = MU * L
@@ -207,7 +211,9 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
             v_start = V - 5 * DV
             if V <= 0:
                 break
-            R_fin = fin_resistance_k_per_w(n, gaps[n], exposed[n], A_fin, H, V, mu_L)
+            R_fin = fins.get((n, H, V))
+            if R_fin is None:
+                R_fin = fins[(n, H, V)] = fin_resistance_k_per_w(n, gaps[n], exposed[n], A_fin, H, V, mu_L)
             R_tot = R_die_tim + spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
             Q = package_power_w(R_tot, N, V)
             if best_t is None or Q > best_t[5]:

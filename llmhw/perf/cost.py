@@ -22,7 +22,7 @@ class TokenCost:
     tco: TCO
     tco_per_s_usd: float
     prefill_tco_per_token_usd: float
-    generate_tco_per_token_usd: float
+    decode_tco_per_token_usd: float
 
 
 def token_cost(system: System, batch: int, T_p: Any, T_g: Any, util_p: Any, util_g: Any, power_p: Any,
@@ -44,9 +44,9 @@ def token_cost(system: System, batch: int, T_p: Any, T_g: Any, util_p: Any, util
     P, G = system.prefill_len, system.decode_len
     if fidelity.tco_per_token_fix:
         prefill_tpt = per_sec * run / (batch * P)
-        generate_tpt = per_sec * run / (batch * G)
+        decode_tpt = per_sec * run / (batch * G)
     else:
         per_inference = per_sec / (batch / run)
         prefill_tpt = per_inference / (batch * P)
-        generate_tpt = per_inference / (batch * G)
-    return TokenCost(util, srv_power, tco_w, per_sec, prefill_tpt, generate_tpt)
+        decode_tpt = per_inference / (batch * G)
+    return TokenCost(util, srv_power, tco_w, per_sec, prefill_tpt, decode_tpt)

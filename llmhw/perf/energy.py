@@ -1,4 +1,4 @@
-"""Energy of the prefill and generate stages and the resulting powers (model.md §13.7).
+"""Energy of the prefill and decode stages and the resulting powers (model.md §13.7).
 
 Reference counts (§16.1 #7): 12·d² weights per layer, d-based activation and KV counts, KV reads not
 scaled by the micro-batch. With ``fidelity.energy_counts_fixed`` (§16.2 #4) the weights per layer are
@@ -89,6 +89,6 @@ def prefill_iterations(batch, prefill_micro_batch):
     return batch / prefill_micro_batch
 
 
-def generate_iterations(batch, micro_batch, decode_len: int):
-    """§13.7: B / mb × G micro-batch iterations in generate."""
+def decode_iterations(batch, micro_batch, decode_len: int):
+    """§13.7: B / mb × G micro-batch iterations in decode."""
     return batch / micro_batch * decode_len

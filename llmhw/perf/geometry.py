@@ -39,10 +39,10 @@ class StageGeometry:
     ring: RingFactors              # §13.5 factors of AR(t, ·)
     a2a_s: float                   # §13.4 all-to-all: AR(t, d·b) / 2
     comm1_prefill_s: float         # §13.4 attention-score all-reduce in prefill (0 unless t > heads)
-    comm1_generate_s: float        # … in generate
+    comm1_decode_s: float        # … in decode
 
     def comm1_s(self, prefill: bool):
-        return self.comm1_prefill_s if prefill else self.comm1_generate_s
+        return self.comm1_prefill_s if prefill else self.comm1_decode_s
 
     def take(self, index: np.ndarray) -> "StageGeometry":
         """Row-wise gather of a stacked geometry (``index`` = the layout of each row)."""

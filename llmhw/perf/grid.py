@@ -8,7 +8,7 @@ Integer products are formed in int64 in the same order as Python forms them with
 are identical to the single-point driver's.
 
 Structure: micro-batch latencies and per-iteration energies depend only on (t, p, μ); they are computed
-once per (layout, micro-batch) "row" for prefill and for generate. The mappings of all batches ("combos",
+once per (layout, micro-batch) "row" for prefill and for decode. The mappings of all batches ("combos",
 in the §12.1 order) then index those rows, and the per-combo stage metrics and §13.9 TCO per token are
 formed on flat arrays.
 
@@ -33,7 +33,7 @@ from .energy import allreduce_energy_pj, iteration_energy_pj, weights_total
 from .geometry import StageGeometry, stacked_geometry
 from .latency import MicroBatchLatency, micro_batch_latency
 from .shapes import rows
-from .stages import generate_stage, prefill_stage
+from .stages import decode_stage, prefill_stage
 
 INT64_LIMIT = 2 ** 63 - 1
 
@@ -84,7 +84,7 @@ class Grid:
     prefill_power_w: np.ndarray
     decode_power_w: np.ndarray
     prefill_tco_per_token_usd: np.ndarray
-    generate_tco_per_token_usd: np.ndarray
+    decode_tco_per_token_usd: np.ndarray
 
     def mapping(self, i: int) -> MappingPoint:
         c = self.candidates[int(self.cand[i])]
@@ -205,7 +205,7 @@ def _enumerated_layout(system: System):
 
 
 def _default_layout(system: System):
-    """One §12.2 mapping per batch; each combo has its own prefill and generate row."""
+    """One §12.2 mapping per batch; each combo has its own prefill and decode row."""
     points = [default_mapping_point(system, B) for B in system.batches]
     if not points:
         return (), None
@@ -257,7 +257,7 @@ def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
         geom = geoms.take(g_cand)
         rows_t = None if t_int is None else t_int[g_cand]
     total, stage, energy = micro_batch_rows(system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
-    gen = generate_stage(system, total, stage, energy, B, mb, fidelity)
+    gen = decode_stage(system, total, stage, energy, B, mb, fidelity)
     cost = token_cost(system, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
                       gen.power_w, fidelity)
     return Grid(candidates=tuple(cands), cand=cand, batch=B, micro_batch=mb, prefill_micro_batch=pmb,
@@ -267,7 +267,7 @@ def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
                 prefill_utilization=pre.utilization, decode_utilization=gen.utilization,
                 prefill_energy_j=pre.energy_j, decode_energy_j=gen.energy_j, prefill_power_w=pre.power_w,
                 decode_power_w=gen.power_w, prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
-                generate_tco_per_token_usd=cost.generate_tco_per_token_usd)
+                decode_tco_per_token_usd=cost.decode_tco_per_token_usd)
 
 
 def _empty_grid(cands) -> Grid:

@@ -1,4 +1,4 @@
-"""Micro-batch latency, prefill and generate stage latencies (model.md §13.4, §13.6, §13.8)."""
+"""Micro-batch latency, prefill and decode stage latencies (model.md §13.4, §13.6, §13.8)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -131,7 +131,7 @@ def elementwise_layer_s(system: System, t, tokens):
 
 def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micro_batch,
                         fidelity: Fidelity, decode_context: float | None = None) -> MicroBatchLatency:
-    """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in generate) on the layout ``geom``.
+    """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in decode) on the layout ``geom``.
 
     Numbers (one point) or arrays (``geom`` gathered per grid row, ``micro_batch`` an int64 array).
     A new per-operator term goes in :func:`~llmhw.perf.shapes.operator_shapes` /
@@ -191,6 +191,6 @@ def time_per_token_s(total_s, stage_s, batch, micro_batch):
     return xp.maximum(total_s, stage_s * batch / micro_batch)
 
 
-def generate_latency_s(total_s, tau_s, decode_len: int):
+def decode_latency_s(total_s, tau_s, decode_len: int):
     """§13.6: T_g = total + (G − 1) × τ."""
     return total_s + (decode_len - 1) * tau_s

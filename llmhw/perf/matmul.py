@@ -1,4 +1,7 @@
-"""Matmul time of one operator on one chip (model.md §13.3): roofline and weight-stationary array."""
+"""Matmul time of one operator on one chip (model.md §13.3): roofline and weight-stationary array.
+
+The roofline loads 2 bytes per element regardless of bytes_per_number (§13.3, §16.1 #5); the WS array 1.
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -8,9 +11,6 @@ from llmhw.hardware.chip import Chip
 from . import xp
 from .errors import UnsupportedFeature
 from .shapes import Operator
-
-ROOFLINE_BYTES_PER_ELEMENT = 2   # §13.3 / §16.1 #5: fixed, regardless of bytes_per_number
-WS_BYTES_PER_ELEMENT = 1
 
 
 class MatmulTime(NamedTuple):

@@ -22,7 +22,7 @@ GOALS: dict[str, str] = {
     "prefill_lat": "prefill_latency_s",
     "prefill_tco": "prefill_tco_per_token_usd",
     "generate_lat": "decode_latency_s",
-    "generate_tco": "generate_tco_per_token_usd",
+    "generate_tco": "decode_tco_per_token_usd",
 }
 @dataclass(frozen=True)
 class Optimum:
@@ -40,7 +40,7 @@ class Optimum:
     prefill_power_w: float
     decode_power_w: float
     prefill_tco_per_token_usd: float
-    generate_tco_per_token_usd: float
+    decode_tco_per_token_usd: float
 
     def metric(self) -> float:
         return getattr(self, GOALS[self.goal])
@@ -54,7 +54,7 @@ class Optimum:
                    prefill_utilization=r.prefill_utilization, decode_utilization=r.decode_utilization,
                    prefill_power_w=r.prefill_power_w, decode_power_w=r.decode_power_w,
                    prefill_tco_per_token_usd=r.prefill_tco_per_token_usd,
-                   generate_tco_per_token_usd=r.generate_tco_per_token_usd)
+                   decode_tco_per_token_usd=r.decode_tco_per_token_usd)
 
 
 def sweep_system_scalar(system: System, fidelity: Fidelity) -> dict[str, dict[int, Optimum]]:
@@ -98,7 +98,7 @@ def select_optima(grid: Grid) -> np.ndarray | None:
 
 _OPTIMUM_FIELDS = ("prefill_latency_s", "decode_latency_s", "prefill_throughput_tok_per_s",
                    "decode_throughput_tok_per_s", "prefill_utilization", "decode_utilization",
-                   "prefill_power_w", "decode_power_w", "prefill_tco_per_token_usd", "generate_tco_per_token_usd")
+                   "prefill_power_w", "decode_power_w", "prefill_tco_per_token_usd", "decode_tco_per_token_usd")
 
 
 def sweep_system_vector(system: System, fidelity: Fidelity) -> dict:

@@ -12,15 +12,18 @@ from .cost import token_cost
 from .energy import iteration_energy_pj
 from .geometry import stage_geometry
 from .latency import MicroBatchLatency, micro_batch_latency
-from .stages import PrefillStage, generate_stage, prefill_stage
+from .stages import PrefillStage, decode_stage, prefill_stage
 
 
 @dataclass(frozen=True)
 class PerfResult:
-    """All metrics of one evaluated point (SI units; $ for money).
+    """All metrics of one evaluated point (SI units in the names; $ as ``_usd``).
 
     ``prefill_latency_s`` is the TTFT T_p; ``decode_latency_s`` is T_g; ``tpot_s`` is τ, the average time
     per output token; the TCO per token figures follow §13.9 (reference or corrected accounting).
+    ``batch`` is in sequences, ``prefill_len``/``decode_len`` in tokens, ``*_utilization`` are fractions of
+    the peak FLOP/s; ``tco`` holds one server's §9 TCO parts ($); ``*_mb_*_s`` are one micro-batch's
+    compute / communication seconds, ``*_bottleneck`` the §13.8 label.
     """
 
     batch: int
@@ -33,7 +36,7 @@ class PerfResult:
     e2e_latency_s: float
     prefill_throughput_tok_per_s: float
     decode_throughput_tok_per_s: float
-    decode_throughput_per_chip: float
+    decode_throughput_per_chip_tok_per_s: float
     prefill_utilization: float
     decode_utilization: float
     utilization: float
@@ -44,7 +47,7 @@ class PerfResult:
     avg_server_power_w: float
     tco: TCO
     prefill_tco_per_token_usd: float
-    generate_tco_per_token_usd: float
+    decode_tco_per_token_usd: float
     tco_per_mtoken_usd: float
     capex_usd: float
     opex_usd: float
@@ -91,7 +94,7 @@ def evaluate_point(system: System, mapping: MappingPoint, batch: int, prefill_le
                                                pre.energy_j, pre.power_w)
 
     mbl_g = micro_batch_latency(system, geom, False, mb, fidelity)
-    gen = generate_stage(system, mbl_g.total_s, mbl_g.stage_s, iteration_energy_pj(system, t, False, mb, fidelity),
+    gen = decode_stage(system, mbl_g.total_s, mbl_g.stage_s, iteration_energy_pj(system, t, False, mb, fidelity),
                          B, mb, fidelity)
     tau, T_g, throughput_g, util_g, E_g, power_g = (gen.tpot_s, gen.latency_s, gen.throughput_tok_per_s,
                                                     gen.utilization, gen.energy_j, gen.power_w)
@@ -105,13 +108,13 @@ def evaluate_point(system: System, mapping: MappingPoint, batch: int, prefill_le
         batch=B, prefill_len=P, decode_len=G, mapping=mapping,
         prefill_latency_s=T_p, decode_latency_s=T_g, tpot_s=tau, e2e_latency_s=T_p + T_g,
         prefill_throughput_tok_per_s=throughput_p, decode_throughput_tok_per_s=throughput_g,
-        decode_throughput_per_chip=throughput_g / system.num_chips,
+        decode_throughput_per_chip_tok_per_s=throughput_g / system.num_chips,
         prefill_utilization=util_p, decode_utilization=util_g, utilization=cost.utilization,
         prefill_energy_j=E_p, decode_energy_j=E_g, prefill_power_w=power_p, decode_power_w=power_g,
         avg_server_power_w=cost.avg_server_power_w, tco=cost.tco,
         prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
-        generate_tco_per_token_usd=cost.generate_tco_per_token_usd,
-        tco_per_mtoken_usd=cost.generate_tco_per_token_usd * 1e6,
+        decode_tco_per_token_usd=cost.decode_tco_per_token_usd,
+        tco_per_mtoken_usd=cost.decode_tco_per_token_usd * 1e6,
         capex_usd=cost.tco.fix_part * ns, opex_usd=cost.tco.power_part * ns,
         prefill_io_s=p_io, prefill_compute_s=p_comp, prefill_mem_s=p_mem,
         decode_io_s=g_io, decode_compute_s=g_comp, decode_mem_s=g_mem,

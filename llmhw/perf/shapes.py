@@ -30,7 +30,7 @@ class Operator(NamedTuple):
 
 
 def context_len(prefill: bool, prefill_len: int, decode_len: int, decode_context: float | None = None) -> float:
-    """§13.2: c = P in prefill, P + G/2 in generate (may be fractional). A decode step at an exact context
+    """§13.2: c = P in prefill, P + G/2 in decode (may be fractional). A decode step at an exact context
     (``decode_context`` tokens already cached, docs/validation.md §V.8) reads decode_context + 1 positions."""
     if prefill:
         return prefill_len
@@ -38,7 +38,7 @@ def context_len(prefill: bool, prefill_len: int, decode_len: int, decode_context
 
 
 def rows(prefill: bool, micro_batch: int, prefill_len: int) -> int:
-    """§13.1: activation rows R = P × pmb (prefill) or mb (generate)."""
+    """§13.1: activation rows R = P × pmb (prefill) or mb (decode)."""
     return prefill_len * micro_batch if prefill else micro_batch
 
 
@@ -55,7 +55,7 @@ def operator_shapes(model: Model, attn_cols, ff_cols, qkv_cols, micro_batch, row
 
     ``attn_cols`` = ceil(d_at / t), ``ff_cols`` = ceil(d_ff / t) and ``qkv_cols`` (:func:`qkv_columns`) come
     from the stage geometry (:mod:`llmhw.perf.geometry`); ``rows_`` = R (:func:`rows`), ``context`` = c
-    (:func:`context_len`), ``attn_rows`` = P in prefill, 1 in generate, ``score_fraction`` the share of the
+    (:func:`context_len`), ``attn_rows`` = P in prefill, 1 in decode, ``score_fraction`` the share of the
     attention score work done (causal prefill, docs/validation.md §V.4). Numbers (one point) or int64 arrays
     (the grid). A new operator is one more entry here (its time is summed by
     :func:`llmhw.perf.latency.micro_batch_latency`).

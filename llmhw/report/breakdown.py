@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from optuna.trial import FrozenTrial
 
-from llmhw.evaluate import METRICS
+from llmhw.metrics import BY_NAME, METRICS, REGISTRY
 
 from .data import StudyData, attr_float
 
@@ -90,6 +90,12 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("throughput", "utilisation prefill / decode", "x.utilisation", ""),
 ]
 
+# every registry metric is shown: those not placed above go to "other metrics"; metric units come from
+# the registry
+_PLACED = {r[2] for r in ROWS}
+ROWS += [("other metrics", m.description, m.name, m.unit) for m in REGISTRY if m.name not in _PLACED]
+ROWS = [(sec, label, key, BY_NAME[key].unit if key in BY_NAME else unit) for sec, label, key, unit in ROWS]
+
 #: latency rows shown with their share of the stage latency (key → total key).
 SHARE_OF = {"prefill_compute_s": "ttft_s", "prefill_mem_s": "ttft_s", "prefill_io_s": "ttft_s",
             "decode_compute_s": "decode_latency_s", "decode_mem_s": "decode_latency_s",
@@ -147,31 +153,25 @@ def stored_values(trial: FrozenTrial) -> dict[str, Any]:
     return out
 
 
-def _evaluated_values(problem: Any, point: Any, result: Any) -> dict[str, Any]:
-    srv = problem.server(point.chip, point.package, point.server)
-    pkg, chip = srv.package, srv.package.chip
-    ns = float(result.metrics["num_servers"])
-    out: dict[str, Any] = {
-        "x.chip.sram_area_mm2": chip.sram_area_mm2, "x.chip.mac_area_mm2": chip.mac_area_mm2,
-        "x.chip.other_area_mm2": chip.area_mm2 - chip.sram_area_mm2 - chip.mac_area_mm2,
-        "x.chip.dies_per_wafer": chip.dies_per_wafer, "x.chip.power_density": chip.power_density_w_per_mm2,
-        "x.pkg.chips_usd": pkg.num_chips * chip.cost_usd, "x.pkg.substrate_usd": pkg.substrate_cost_usd,
-        "x.pkg.wasted_usd": pkg.wasted_chips_cost_usd,
-        "x.pkg.memory_usd": pkg.cost_usd - pkg.num_chips * chip.cost_usd - pkg.substrate_cost_usd
-        - pkg.wasted_chips_cost_usd,
-        "x.pkg.hbm_stacks": pkg.num_hbm_stacks,
-        "x.srv.packages_usd": srv.cost_packages_usd, "x.srv.heatsinks_usd": srv.cost_heatsinks_usd,
-        "x.srv.dcdc_usd": srv.cost_dcdc_usd, "x.srv.psu_usd": srv.cost_psu_usd,
-        "x.srv.fans_usd": srv.cost_fans_usd, "x.srv.ethernet_usd": srv.cost_ethernet_usd,
-        "x.srv.system_usd": srv.cost_system_usd,
-    }
-    perf = result.perf
-    if perf is not None:
-        tco = perf.tco
-        for k in ("srv_amortization", "srv_interest", "srv_opex", "srv_power", "pue_overhead",
-                  "dc_amortization", "dc_interest", "dc_opex"):
-            out[f"x.tco.{k}"] = getattr(tco, k) * ns
-    return out
+#: report key → key of ``Result.breakdown`` (:func:`llmhw.metrics.breakdown`).
+_FROM_DOOR = {
+    "x.chip.sram_area_mm2": "chip_sram_area_mm2", "x.chip.mac_area_mm2": "chip_mac_area_mm2",
+    "x.chip.other_area_mm2": "chip_other_area_mm2", "x.chip.dies_per_wafer": "chip_dies_per_wafer",
+    "x.chip.power_density": "chip_power_density_w_per_mm2", "x.pkg.chips_usd": "pkg_chips_usd",
+    "x.pkg.substrate_usd": "pkg_substrate_usd", "x.pkg.wasted_usd": "pkg_wasted_chips_usd",
+    "x.pkg.memory_usd": "pkg_memory_usd", "x.pkg.hbm_stacks": "pkg_hbm_stacks",
+    "x.srv.packages_usd": "srv_packages_usd", "x.srv.heatsinks_usd": "srv_heatsinks_usd",
+    "x.srv.dcdc_usd": "srv_dcdc_usd", "x.srv.psu_usd": "srv_psu_usd", "x.srv.fans_usd": "srv_fans_usd",
+    "x.srv.ethernet_usd": "srv_ethernet_usd", "x.srv.system_usd": "srv_system_usd",
+    **{f"x.tco.{k}": f"tco_{k}_usd" for k in ("srv_amortization", "srv_interest", "srv_opex", "srv_power",
+                                              "pue_overhead", "dc_amortization", "dc_interest", "dc_opex")},
+}
+
+
+def _evaluated_values(result: Any) -> dict[str, Any]:
+    """The report's extra rows from the evaluator's door (``Result.breakdown``)."""
+    parts = result.breakdown
+    return {key: parts[name] for key, name in _FROM_DOOR.items() if name in parts}
 
 
 class Evaluator:
@@ -217,7 +217,7 @@ class Evaluator:
             if stored is not None and not _close(stored, now):
                 notes.append(f"{o.name}: stored {stored:.6g}, re-evaluated {now:.6g} (the evaluator changed "
                              "since the study ran; stored values shown)")
-        extra = _evaluated_values(problem, point, result)
+        extra = _evaluated_values(result)
         for k, v in result.metrics.items():
             values.setdefault(k, float(v))
         values.update(extra)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from llmhw.evaluate import METRICS
+from llmhw.metrics import METRICS
 
 _PREFIX = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
 
@@ -59,7 +59,7 @@ def dollars(v: float) -> str:
 
 
 def value(v: Any, unit: str = "") -> str:
-    """``v`` in ``unit`` (a unit of ``llmhw.evaluate.METRICS``), readable."""
+    """``v`` in ``unit`` (a unit of the registry ``llmhw.metrics``), readable."""
     if isinstance(v, bool):
         return "yes" if v else "no"
     f = _num(v)

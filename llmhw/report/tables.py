@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from llmhw.evaluate import METRICS
+from llmhw.metrics import METRICS
 from llmhw.search.objectives import Objective
 from llmhw.search.output import front_table
 

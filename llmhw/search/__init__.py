@@ -5,7 +5,7 @@ Modules, one concept each:
 - ``space``: config lists / ranges / associated_explore bundles, batch and mapping ⇄ Optuna
   distributions (:class:`SearchSpace`, fixed-dimensional);
 - ``overlay``: ``--space spaces/*.yaml`` files merged onto a base hardware/system config;
-- ``objectives``: metric names → :class:`Objective` (direction from ``llmhw.evaluate.METRICS``);
+- ``objectives``: metric names → :class:`Objective` (direction from the registry ``llmhw.metrics``);
 - ``constraints``: evaluator violations + user limits → ``Trial.set_constraint`` values;
 - ``outcome``: one Result → sanitised values, constraints and user attrs;
 - ``samplers``: samplers by name (tpe, nsga2, nsga3, random, qmc, grid, gp, auto);

@@ -7,9 +7,9 @@ gets the same names, in the same order:
 
 - every violation name of the evaluator (``llmhw.violations.CONSTRAINT_NAMES``), amount > 0 meaning
   violated, in the quantity's unit;
-- one per user limit: ``max_ttft_s`` (= ttft_s − limit), ``max_tpot_s``, ``max_power_w``,
-  ``max_capex_usd``, ``min_throughput_tok_per_s`` (= limit − throughput);
-- ``nonfinite_objective``: 1 when an objective value is NaN/inf (the value Optuna sees is a penalty).
+- one per user limit (``llmhw.violations.USER_LIMITS``, e.g. ``max_ttft_s`` = ttft_s − limit);
+- ``nonfinite_objective`` (``llmhw.violations.NONFINITE_OBJECTIVE``): 1 when an objective value is
+  NaN/inf (the value Optuna sees is a penalty).
 
 The value given to Optuna is ``sign(v)·log1p(|v|)`` of the honest amount: the same sign (so the
 same feasibility), but amounts in bytes no longer swamp amounts in W or mm² when NSGA-II sums the
@@ -22,17 +22,13 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from llmhw.errors import UsageError
-from llmhw.violations import CONSTRAINT_NAMES
+from llmhw.violations import CONSTRAINT_NAMES, NONFINITE_OBJECTIVE
+from llmhw.violations import USER_LIMITS as _LIMIT_REGISTRY
 
-#: flag → (metric, 'max'|'min', constraint name)
-USER_LIMITS: dict[str, tuple[str, str, str]] = {
-    "max_ttft": ("ttft_s", "max", "max_ttft_s"),
-    "max_tpot": ("tpot_s", "max", "max_tpot_s"),
-    "max_power": ("power_w", "max", "max_power_w"),
-    "max_capex": ("capex_usd", "max", "max_capex_usd"),
-    "min_throughput": ("throughput_tok_per_s", "min", "min_throughput_tok_per_s"),
-}
-NONFINITE = "nonfinite_objective"
+#: limit key → (metric, 'max'|'min', constraint name), from the registry ``llmhw.violations.USER_LIMITS``
+USER_LIMITS: dict[str, tuple[str, str, str]] = {key: (metric, kind, name)
+                                                for name, (metric, kind, key, _) in _LIMIT_REGISTRY.items()}
+NONFINITE = NONFINITE_OBJECTIVE
 #: finite stand-in for an infinite / NaN violation amount.
 BIG = 1e30
 

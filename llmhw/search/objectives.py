@@ -1,6 +1,6 @@
 """Objectives: evaluator metrics selected by name, with their directions (issue 4).
 
-Directions come from ``llmhw.evaluate.METRICS`` (name → (direction, unit, description)). A name may be given exactly
+Directions come from the metrics registry ``llmhw.metrics`` (name → (direction, unit, description)). A name may be given exactly
 (``tco_per_mtoken_usd``), by an alias (``throughput``) or by a unique prefix ending before the unit
 (``tco_per_mtoken`` → ``tco_per_mtoken_usd``, ``tpot`` → ``tpot_s``).
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from llmhw.errors import UsageError
-from llmhw.evaluate import METRICS
+from llmhw.metrics import METRICS
 
 
 ALIASES = {

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from llmhw.tables import read_reference_csv
+from llmhw.exhaustive.csv_format import read_reference_csv
 from tests.conftest import REPO_ROOT
 
 CASES = {

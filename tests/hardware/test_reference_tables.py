@@ -11,8 +11,8 @@ import pytest
 from llmhw.config import load_constants, load_hardware
 from llmhw.fidelity import CORRECTED, REFERENCE
 from llmhw.hardware.constants import load_constants_dict
-from llmhw.hardware.phase import hardware_phase
-from llmhw.tables import read_reference_csv
+from llmhw.exhaustive.hardware_phase import hardware_phase
+from llmhw.exhaustive.csv_format import read_reference_csv
 
 from tests.conftest import REFERENCE_DIR, REPO_ROOT
 

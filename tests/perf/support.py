@@ -8,7 +8,7 @@ from pathlib import Path
 from llmhw.config import expand_system, load_constants, load_hardware, load_model, load_system
 from llmhw.fidelity import Fidelity
 from llmhw.hardware.constants import Constants, load_constants_dict
-from llmhw.hardware.phase import hardware_phase
+from llmhw.exhaustive.hardware_phase import hardware_phase
 from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 

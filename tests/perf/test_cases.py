@@ -6,7 +6,7 @@ import math
 import pytest
 
 from llmhw.fidelity import CORRECTED, REFERENCE
-from llmhw.perf.sweep import software_phase
+from llmhw.exhaustive.software_phase import software_phase
 
 from tests.perf.support import case_inputs, case_names
 

@@ -10,8 +10,8 @@ import math
 import pytest
 
 from llmhw.fidelity import REFERENCE
-from llmhw.perf.sweep import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS, software_phase
-from llmhw.tables import fmt, read_reference_csv
+from llmhw.exhaustive.software_phase import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS, software_phase
+from llmhw.exhaustive.csv_format import fmt, read_reference_csv
 
 from tests.perf.support import case_inputs
 

@@ -10,7 +10,7 @@ import pytest
 from llmhw.fidelity import CORRECTED, REFERENCE
 from llmhw.perf.point import evaluate_point
 from llmhw.perf.optima import sweep_system_scalar
-from llmhw.perf.sweep import sweep_all
+from llmhw.exhaustive.software_phase import sweep_all
 from llmhw.perf.grid import evaluate_grid
 from llmhw.perf.optima import sweep_system_vector
 from llmhw.workload.mapping import mappings_for_batch
@@ -20,7 +20,7 @@ from tests.perf.support import case_inputs, case_names, random_system
 FIELDS = ("prefill_latency_s", "decode_latency_s", "tpot_s", "prefill_throughput_tok_per_s",
           "decode_throughput_tok_per_s", "prefill_utilization", "decode_utilization", "prefill_energy_j",
           "decode_energy_j", "prefill_power_w", "decode_power_w", "prefill_tco_per_token_usd",
-          "generate_tco_per_token_usd")
+          "decode_tco_per_token_usd")
 
 
 def _check_points(system, fidelity, rng, n):

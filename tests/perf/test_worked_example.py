@@ -60,9 +60,9 @@ def test_derived_quantities(system):
     B, P, G = 8, 256, 64
     assert r.prefill_throughput_tok_per_s == B * P / r.prefill_latency_s
     assert r.decode_throughput_tok_per_s == B / r.tpot_s
-    assert r.decode_throughput_per_chip == r.decode_throughput_tok_per_s / 64
+    assert r.decode_throughput_per_chip_tok_per_s == r.decode_throughput_tok_per_s / 64
     assert r.e2e_latency_s == r.prefill_latency_s + r.decode_latency_s
-    assert r.generate_tco_per_token_usd == r.prefill_tco_per_token_usd * P / G
+    assert r.decode_tco_per_token_usd == r.prefill_tco_per_token_usd * P / G
     assert r.prefill_bottleneck == "Interconnect" and r.decode_bottleneck == "Memory"
     # the eval lengths default to the system's, and other lengths re-target it
     other = evaluate_point(system, r.mapping, 8, 64, 256, REFERENCE)

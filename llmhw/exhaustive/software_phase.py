@@ -1,6 +1,7 @@
 """The software phase (§0, §15.2): every server × system configuration, its §12.3 optima and two tables.
 
-The optima come from :mod:`llmhw.perf.optima` (the grid driver, or the single-point loop it must agree with).
+The optima come from :mod:`llmhw.perf.optima` (the grid driver, or the single-point loop it must agree with);
+the performance rows re-evaluate the chosen mappings with the single-point driver.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from llmhw.hardware.server import Server
 from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
-from .optima import GOALS, Optimum, sweep_system
-from .point import PerfResult, evaluate_point
+from llmhw.perf.optima import GOALS, Optimum, sweep_system
+from llmhw.perf.point import PerfResult, evaluate_point
 
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
 TABLE_GOALS: dict[str, str] = {"prefill_lat": "prefill_lat", "decoding_lat": "generate_lat", "tco": "generate_tco"}
@@ -76,7 +77,7 @@ def optima_rows(sweeps: Iterable[SystemSweep]) -> list[dict[str, Any]]:
                     "prefill_utilization": o.prefill_utilization, "generate_utilization": o.decode_utilization,
                     "prefill_power_w": o.prefill_power_w, "generate_power_w": o.decode_power_w,
                     "prefill_tco_per_token": o.prefill_tco_per_token_usd,
-                    "generate_tco_per_token": o.generate_tco_per_token_usd,
+                    "generate_tco_per_token": o.decode_tco_per_token_usd,
                 })
     return rows
 
@@ -86,7 +87,7 @@ def performance_row(table_goal: str, r: PerfResult) -> dict[str, Any]:
     return {
         "opt_goal": table_goal, "input_len": r.prefill_len, "output_len": r.decode_len, "batch": r.batch,
         "prefill_sec": r.prefill_latency_s, "decoding_sec": r.decode_latency_s,
-        "tco_per_Mtoken": r.generate_tco_per_token_usd * 1e6,
+        "tco_per_Mtoken": r.decode_tco_per_token_usd * 1e6,
         "prefill_io_sec": r.prefill_io_s, "prefill_compute_sec": r.prefill_compute_s,
         "prefill_mem_sec": r.prefill_mem_s, "decoding_io_sec": r.decode_io_s,
         "decoding_compute_sec": r.decode_compute_s, "decoding_mem_sec": r.decode_mem_s,

@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..fidelity import Fidelity
-from .chip import build_chip
-from .constants import Constants
-from .package import build_package
-from .server import Server, build_server
+from ..hardware.chip import build_chip
+from ..hardware.constants import Constants
+from ..hardware.package import build_package
+from ..hardware.server import Server, build_server
 
 
 @dataclass(frozen=True)

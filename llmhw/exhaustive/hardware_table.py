@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .server import Server
+from ..hardware.server import Server
 
 PKG_COLUMNS = ("pkg_num_chips", "pkg_tops", "pkg_sram_mb", "pkg_tdp", "pkg_dram_gb", "pkg_dram_bw_TB_per_sec")
 FULL_COLUMNS = (

@@ -1,0 +1,106 @@
+"""The exhaustive mode's files (model.md §15): the reference-style tables, the optima and invalid-design CSVs.
+
+Values print with the shortest round-trip representation of a double (``repr``), integers without
+a decimal point, booleans as ``False``/``True``. Column names are fixed by the reference tables.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .hardware_phase import HardwarePhase
+from .hardware_table import hardware_row
+from .software_phase import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS
+
+
+def fmt(value: Any) -> str:
+    """§15: Python ``repr`` for floats (``321.29999999999995``, ``inf``), ``str`` for everything else."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_reference_csv(path, columns: Sequence[str], rows: Iterable[Sequence[Any]], trailing: bool) -> None:
+    """Write a table in the reference's text form: fields joined by ", ".
+
+    ``trailing=True`` is the hardware-table form (§15.1: every field, header included, followed by ", ");
+    ``trailing=False`` the performance-table form (§15.2: no trailing separator).
+    """
+    with open(path, "w") as f:
+        for fields in [columns, *rows]:
+            cells = [fmt(v) for v in fields]
+            f.write(", ".join(cells) + (", " if trailing else "") + "\n")
+
+
+def read_reference_csv(path) -> list[dict[str, str]]:
+    """Read a reference-style table (", "-separated, optional trailing separator) into dicts of strings."""
+    with open(path) as f:
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    sep = ", " if ", " in lines[0] else ","
+
+    def split(line: str) -> list[str]:
+        cells = line.split(sep)
+        if cells and cells[-1].strip() == "":
+            cells = cells[:-1]
+        return [c.strip() for c in cells]
+
+    header = split(lines[0])
+    return [dict(zip(header, split(line))) for line in lines[1:]]
+
+
+def write_invalid_csv(path: Path, phase: HardwarePhase) -> None:
+    """One row per invalid chip/package/server: origin indices, reason, and every positive violation amount."""
+    names = sorted({name for rec in phase.invalid for name in rec.violations})
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["level", "chip", "package", "server", "chip_id", "reason", *names])
+        for rec in phase.invalid:
+            w.writerow([rec.level, rec.chip, "" if rec.package is None else rec.package,
+                        "" if rec.server is None else rec.server, rec.chip_id, rec.reason,
+                        *[repr(rec.violations[n]) if n in rec.violations else "" for n in names]])
+
+
+def write_hardware_tables(out_dir: Path, stem: str, phase: HardwarePhase, columns: Sequence[str]) -> list[Path]:
+    """``<stem>.csv`` (§15.1, valid servers) and ``<stem>_invalid.csv``."""
+    hw_csv = out_dir / f"{stem}.csv"
+    rows = [hardware_row(s) for s in phase.servers]
+    write_reference_csv(hw_csv, columns, ([r[c] for c in columns] for r in rows), trailing=True)
+    invalid_csv = out_dir / f"{stem}_invalid.csv"
+    write_invalid_csv(invalid_csv, phase)
+    return [hw_csv, invalid_csv]
+
+
+def write_optima_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """The optima table: plain CSV, floats in shortest round-trip form."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(OPTIMA_COLUMNS)
+        for row in rows:
+            w.writerow([fmt(row[c]) for c in OPTIMA_COLUMNS])
+
+
+def write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path | None:
+    """A Parquet copy of a table when pyarrow is installed (optional dependency); None otherwise."""
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    import pandas as pd
+    pd.DataFrame(list(rows), columns=list(columns)).to_parquet(path, index=False)
+    return path
+
+
+def write_software_tables(out_dir: Path, name: str, perf_rows: Sequence[dict[str, Any]],
+                          optima: Sequence[dict[str, Any]]) -> list[Path]:
+    """``<name>.csv`` (§15.2 performance table), ``<name>_optima.csv`` and their Parquet copies (pyarrow)."""
+    perf_csv = out_dir / f"{name}.csv"
+    write_reference_csv(perf_csv, PERFORMANCE_COLUMNS, ([r[c] for c in PERFORMANCE_COLUMNS] for r in perf_rows),
+                        trailing=False)
+    optima_csv = out_dir / f"{name}_optima.csv"
+    write_optima_csv(optima_csv, optima)
+    written = [perf_csv, optima_csv]
+    for rows, cols, path in ((perf_rows, PERFORMANCE_COLUMNS, perf_csv), (optima, OPTIMA_COLUMNS, optima_csv)):
+        pq = write_parquet(path.with_suffix(".parquet"), rows, cols)
+        if pq:
+            written.append(pq)
+    return written
