@@ -210,28 +210,35 @@ def journal_for(url: str, name: str) -> Path:
     return beside_db(url, name, ".journal") or Path(f"{name}.journal")
 
 
-#: what ``--jobs N`` adds whatever the job (docs/scaling-out.md §2, measured on 2 shared cores):
-#: each worker process starts an interpreter, imports numpy/pandas/optuna and rebuilds the setup;
-#: every trial is appended to the journal by a worker and merged into SQLite by the parent
-WORKER_START_S = 2.0
-MERGE_S_PER_TRIAL = 0.0015
+#: what ``--jobs N`` adds whatever the job, in CPU seconds (docs/scaling-out.md, measured on the
+#: README's main job): each worker starts an interpreter, imports numpy/pandas/optuna and rebuilds
+#: the setup; every trial is appended to the journal by a worker and merged into SQLite by the parent
+WORKER_START_S = 2.5
+MERGE_S_PER_TRIAL = 0.003
 
 
 def probe_trial_s(setup: Setup, choice: SamplerChoice, seed: int | None, n: int = 64) -> float:
-    """Seconds per trial of ask + evaluate + tell, measured on an in-memory study of ``n`` trials
-    (a lower bound: model-based samplers slow down as the history grows)."""
+    """CPU seconds per trial of ask + evaluate + tell, measured on an in-memory study of ``n``
+    trials (CPU, not wall: other programs on the machine do not inflate it; a lower bound, as
+    model-based samplers slow down while the history grows)."""
     from llmhw.evaluate import Problem
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
     study = optuna.create_study(directions=setup.directions)
-    t = time.perf_counter()
+    t = time.process_time()
     Runner(setup, problem, study, choice, seed, n, console=None, progress=False).run()
-    return (time.perf_counter() - t) / n
+    return (time.process_time() - t) / n
 
 
-def jobs_advice(jobs: int, trials: int, trial_s: float) -> tuple[bool, str]:
-    """(pays, one line) for ``--jobs`` given the cost of one trial with one process."""
+def jobs_advice(jobs: int, trials: int, trial_s: float, cores: int | None = None) -> tuple[bool, str]:
+    """(pays, one line) for ``--jobs`` given the CPU cost of one trial with one process.
+
+    Wall time with N workers is bounded below by the slowest worker (start + its share of the
+    trials) and by all the CPU work (N starts, every trial, every merge) spread over the cores the
+    N workers and the merging parent can use; workers pay when that is under 80 % of one process."""
+    cores = cores or os.cpu_count() or 1
     serial = trials * trial_s
-    parallel = WORKER_START_S + trials * max(trial_s / jobs, MERGE_S_PER_TRIAL)
+    parallel = max(WORKER_START_S + trials * trial_s / jobs,
+                   (jobs * WORKER_START_S + trials * (trial_s + MERGE_S_PER_TRIAL)) / min(jobs + 1, cores))
     pays = parallel < 0.8 * serial
     line = (f"--jobs {jobs}: a trial costs ~{trial_s * 1e3:.2f} ms here (ask + evaluate, one process); "
             f"expect ~{parallel:.0f} s with {jobs} workers against ~{serial:.0f} s with --jobs 1: ")
