@@ -22,6 +22,7 @@ class Fidelity:
     glu_in_flops: bool               # §16.2.5: gated FFN matrix counted in FLOPs
     bottleneck_tie_label: bool       # §16.2.8: a label is given on exact ties
     heatsink_warm_start_guard: bool  # §16.2.10: warm start kept > 0 in the heatsink search
+    rental_tco: bool                 # docs/tco-modes.md: system key tco_mode: rented is available
 
     @classmethod
     def from_compat(cls, compat: str | None) -> "Fidelity":
@@ -31,7 +32,7 @@ class Fidelity:
         fixed = compat == "corrected"
         return cls(compat=compat, tco_per_token_fix=fixed, dynamic_prefill_fix=fixed,
                    gqa_in_perf_shapes=fixed, energy_counts_fixed=fixed, glu_in_flops=fixed,
-                   bottleneck_tie_label=fixed, heatsink_warm_start_guard=fixed)
+                   bottleneck_tie_label=fixed, heatsink_warm_start_guard=fixed, rental_tco=fixed)
 
 
 REFERENCE = Fidelity.from_compat("reference")

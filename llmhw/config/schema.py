@@ -154,6 +154,7 @@ ALLREDUCE_ALGOS = ("ring", "2d_ring", "3d_ring", "local_4d_16", "local_2d_16", "
                    "local_ring_8")
 ATTN_COMM_PATTERNS = ("auto", "allreduce", "parallel_block", "allreduce_plus_2a2a")
 COMPAT_MODES = ("reference", "corrected")
+TCO_MODES = ("owned", "rented")      # docs/tco-modes.md: owned (model.md §9) or rented by the chip-hour
 
 
 def _mem_type_check(value: str) -> str | None:
@@ -413,6 +414,8 @@ SYSTEM = Section("a system configuration, §11.1", {
     "sub_sys_num_servers": integer(AT_LEAST_1, nullable=True),
     "asplos_version": flag(check=_asplos_check, allowed="false"),
     "compat": choice(*COMPAT_MODES),
+    "tco_mode": choice(*TCO_MODES),
+    "rent_usd_per_chip_hour": num(POSITIVE),
     "workload": Field(WORKLOAD, section=WORKLOAD_SECTION,
                       allowed="a mapping {max_batch, eval_len}"),
 })

@@ -399,6 +399,18 @@ class _Checker:
         if all(may_be_unset(k) for k in SIZING_KEYS):
             self._sizing_fail()
 
+    def rental(self, system: dict) -> None:
+        """docs/tco-modes.md: ``tco_mode: rented`` needs a price and the corrected mode."""
+        modes = system.get("tco_mode", "owned")
+        if "rented" not in (modes if isinstance(modes, list) else [modes]):
+            return
+        if "rent_usd_per_chip_hour" not in system:
+            self.fail("rent_usd_per_chip_hour", "required with tco_mode: rented",
+                      allowed="a price in $ per chip-hour > 0, e.g. 3.22")
+        if system.get("compat") == "reference":
+            self.fail("tco_mode", "the rented TCO exists only with compat: corrected", "rented",
+                      "owned with compat: reference")
+
     def _sizing_fail(self) -> None:
         self.fail("num_servers", "the system size is undetermined (in at least one combination none "
                   "of num_servers, max_tco, kv_cache_ratio, max_ctx_len_batch_1 is set, §11.2)",
@@ -486,3 +498,4 @@ def validate_system(raw: dict, file: Any = None) -> None:
                      type(raw).__name__, "a YAML mapping")
     checker.expandable(raw, SYSTEM, "")
     checker.system_sizing(raw)
+    checker.rental(raw)

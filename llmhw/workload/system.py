@@ -58,6 +58,8 @@ class System(Checked):
     io_bandwidth_efficiency: float
     weight_bandwidth_efficiency: float
     sub_sys_num_servers: int | None
+    tco_mode: str = "owned"                   # docs/tco-modes.md: 'owned' (§9/§13.9) or 'rented'
+    rent_usd_per_chip_hour: float = 0.0       # docs/tco-modes.md §R.1 (tco_mode 'rented' only)
 
     @property
     def eval_len(self) -> tuple[int, int]:
@@ -163,5 +165,7 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         io_bandwidth_efficiency=get_or_default(cfg, "io_bandwidth_efficiency", 1.0),
         weight_bandwidth_efficiency=get_or_default(cfg, "weight_bandwidth_efficiency", 1.0),
         sub_sys_num_servers=cfg.get("sub_sys_num_servers") or None,
+        tco_mode=get_or_default(cfg, "tco_mode", "owned"),
+        rent_usd_per_chip_hour=get_or_default(cfg, "rent_usd_per_chip_hour", 0.0),
         violations={"sys_memory_bytes": M - total_mem}, reasons=tuple(reasons),
     )
