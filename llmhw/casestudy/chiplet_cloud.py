@@ -244,7 +244,7 @@ def plot_model(cfg: dict, model: str, runs: dict[str, StudyRun], path: Path) -> 
     ax.set_ylabel("TCO per million generated tokens ($)")
     ax.set_title(f"{MODEL_LABELS.get(model, model)}, workload {cfg['workload']} (prompt:generated)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="best", markerscale=0.6)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -365,7 +365,9 @@ def write_page(cfg: dict, results: dict[str, dict[str, StudyRun]], doc: Path, co
         "reference model's sweeps are run.",
         "- **Baselines**, each searched over system size, mapping and batch under the same model, workload and limit "
         f"({cfg['baseline_trials']} trials): TPUv4 (`inputs/hardware/config/tpuv4.yaml`, 4 chips per server) and an "
-        "A100 SXM4 80 GB-class GPU (`inputs/hardware/config/a100.yaml`, 8 per server). *Fabricated*: their TCO from "
+        "A100 SXM4 80 GB-class GPU (`inputs/hardware/config/a100.yaml`, 8 per server). Each is its own study "
+        "(`spaces/chiplet_cloud/*.yaml`): an HBM chip is not a point of the SRAM-only space, so it cannot be "
+        "`--enqueue`d into the chiplet study. *Fabricated*: their TCO from "
         "llmhw's own cost model (model.md §9, §13.9). *Rented*: `tco_mode: rented` (docs/tco-modes.md) at "
         f"TPU v4 ${rent_price(cfg, 'tpuv4'):.2f} per chip-hour (Google Cloud on-demand list price, us-central2, as of "
         f"11 Aug 2022) and A100 ${rent_price(cfg, 'a100'):.2f} per GPU-hour (AWS p4d.24xlarge on-demand, $32.77 per "
@@ -373,7 +375,7 @@ def write_page(cfg: dict, results: dict[str, dict[str, StudyRun]], doc: Path, co
         "`spaces/chiplet_cloud/*_rented.yaml`.",
         "- The chiplet and both baselines use the roofline dataflow and the 7 nm constants; the baselines keep their "
         "system files' derating (TPUv4 70 % compute and links, 60 % HBM; A100 75 % compute, 80 % links, 90 % HBM), "
-        "the chiplet system none.",
+        "the chiplet system the A100's.",
         "",
         "## Best searched design per model",
         "",
