@@ -42,9 +42,8 @@ MODEL_LABELS = {"gpt3": "GPT-3 175B", "palm": "PaLM 540B"}
 
 @dataclass(frozen=True)
 class StudyRun:
-    """One study of the case study: its name, the search.py flags that define it, its exported trials."""
+    """One study of the case study: its name and its exported trials."""
     name: str
-    flags: tuple[str, ...]
     trials: pd.DataFrame
 
     def feasible(self) -> pd.DataFrame:
@@ -78,7 +77,7 @@ def run_study(name: str, flags: Sequence[str], storage: str, outputs: Path, log:
     _cli(["--study", name, "--storage", storage, "--export", str(export)], log)
     trials = pd.read_csv(export / "trials.csv")
     trials = trials.rename(columns={"Number": "number"})
-    return StudyRun(name, tuple(flags), trials)
+    return StudyRun(name, trials)
 
 
 def common_flags(cfg: dict, model: str) -> list[str]:
@@ -471,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[model] = run_model(cfg, model, args.storage, outputs, log)
     shown = config.relative_to(ROOT) if config.is_relative_to(ROOT) else Path(config.name)
     write_page(cfg, results, doc, shown)
-    print(f"wrote {doc} ({time.perf_counter() - t0:.0f} s; log {log})")
+    print(f"wrote {doc} ({time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU; log {log})")
     return 0
 
 

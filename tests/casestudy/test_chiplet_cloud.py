@@ -41,7 +41,7 @@ def test_ratio_is_baseline_over_search():
     import pandas as pd
 
     def run(tco):
-        return chiplet_cloud.StudyRun("x", (), pd.DataFrame({"number": [0, 1], "feasible": [True, False],
+        return chiplet_cloud.StudyRun("x", pd.DataFrame({"number": [0, 1], "feasible": [True, False],
                                                                "tco_per_mtoken_usd": [tco, tco / 100]}))
     runs = {"search": run(0.5), "a100.owned": run(2.0)}
     assert chiplet_cloud.ratio(runs, "a100", "owned") == pytest.approx(4.0)   # 2.0 / 0.5; infeasible ignored
