@@ -11,6 +11,7 @@
 #   make search HW=tpuv4 MODEL=gpt3 TRIALS=500 [STUDY=name] [SAMPLER=name]
 #   make dashboard STUDY=<name>         open the Optuna dashboard of a study
 #   make bench                          run every benchmark bench/bench_*.py (or BENCH=file)
+#   make case-chiplet-cloud             run the Chiplet Cloud case study, write docs/case-studies/chiplet-cloud.md
 #   make clean                          remove caches and outputs/*; `make distclean` also removes .venv
 #
 # Extra command-line flags go in ARGS (search.py, benchmarks) or PYTEST_ARGS (pytest), e.g.
@@ -38,7 +39,7 @@ MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
 .DEFAULT_GOAL := help
 
-.PHONY: help quickstart setup test search dashboard bench clean distclean FORCE
+.PHONY: help quickstart setup test search dashboard bench case-chiplet-cloud clean distclean FORCE
 
 help:
 	@awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' $(firstword $(MAKEFILE_LIST))
@@ -95,6 +96,11 @@ dashboard: need-STUDY $(STAMP)
 bench: $(STAMP)
 	@test -n "$(BENCH)" || { echo "make bench: no bench/bench_*.py" >&2; exit 2; }
 	@set -e; for b in $(BENCH); do echo "$(PY) $$b $(ARGS)"; $(PY) $$b $(ARGS); done
+
+# ---- case studies (docs/case-studies/) -----------------------------------------------------------
+# Inputs, budgets and seed: inputs/casestudy/chiplet_cloud.yaml; studies: studies/case-chiplet-cloud.db.
+case-chiplet-cloud: $(STAMP)
+	$(PY) -m llmhw.casestudy.chiplet_cloud $(ARGS)
 
 # need-VAR: fail early (before any install) when a required variable is empty.
 need-%: FORCE

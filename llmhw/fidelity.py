@@ -26,6 +26,7 @@ class Fidelity:
     causal_prefill_attention: bool   # §V.4: causal prefill attention does n(n+1)/2 of the n² score pairs
     single_stage_no_transfer: bool   # §V.7: a one-stage pipeline (p = 1) pays no stage-to-stage transfer
     serving_model: bool              # issue 13: serving studies (docs/serving.md), corrected mode only
+    rental_tco: bool                 # docs/tco-modes.md: system key tco_mode: rented is available
 
     @classmethod
     def from_compat(cls, compat: str | None) -> "Fidelity":
@@ -36,7 +37,8 @@ class Fidelity:
         return cls(compat=compat, tco_per_token_fix=fixed, dynamic_prefill_fix=fixed,
                    gqa_in_perf_shapes=fixed, energy_counts_fixed=fixed, glu_in_flops=fixed,
                    bottleneck_tie_label=fixed, heatsink_warm_start_guard=fixed, stack_terms=fixed,
-                   causal_prefill_attention=fixed, single_stage_no_transfer=fixed, serving_model=fixed)
+                   causal_prefill_attention=fixed, single_stage_no_transfer=fixed, serving_model=fixed,
+                   rental_tco=fixed)
 
 
 REFERENCE = Fidelity.from_compat("reference")

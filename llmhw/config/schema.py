@@ -154,6 +154,7 @@ ALLREDUCE_ALGOS = ("ring", "2d_ring", "3d_ring", "local_4d_16", "local_2d_16", "
                    "local_ring_8")
 ATTN_COMM_PATTERNS = ("auto", "allreduce", "parallel_block", "allreduce_plus_2a2a")
 COMPAT_MODES = ("reference", "corrected")
+TCO_MODES = ("owned", "rented")      # docs/tco-modes.md: owned (model.md §9) or rented by the chip-hour
 
 
 def _mem_type_check(value: str) -> str | None:
@@ -489,6 +490,8 @@ SYSTEM = Section("a system configuration, §11.1", {
     "act_bits": Field(INT, choices=PRECISION_BITS, check=_bits_check, allowed=_BITS_ALLOWED),
     "kv_bits": Field(INT, choices=PRECISION_BITS, check=_bits_check, allowed=_BITS_ALLOWED),
     "moe_imbalance": num(Bound(1)),
+    "tco_mode": choice(*TCO_MODES),
+    "rent_usd_per_chip_hour": num(POSITIVE),
     "workload": Field(WORKLOAD, section=WORKLOAD_SECTION,
                       allowed="a mapping {max_batch, eval_len}"),
     "serving": sub(SERVING),

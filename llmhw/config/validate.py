@@ -477,6 +477,17 @@ class _Checker:
                     self.fail("sub_sys_num_servers", f"does not divide num_servers {ns} (dynamic prefill splits "
                               "the system into equal sub-systems, §14): every such design would fail", s,
                               "a divisor of every num_servers value it is smaller than, or a default_mapping")
+    def rental(self, system: dict) -> None:
+        """docs/tco-modes.md: ``tco_mode: rented`` needs a price and the corrected mode."""
+        modes = system.get("tco_mode", "owned")
+        if "rented" not in (modes if isinstance(modes, list) else [modes]):
+            return
+        if "rent_usd_per_chip_hour" not in system:
+            self.fail("rent_usd_per_chip_hour", "required with tco_mode: rented",
+                      allowed="a price in $ per chip-hour > 0, e.g. 3.22")
+        if system.get("compat") == "reference":
+            self.fail("tco_mode", "the rented TCO exists only with compat: corrected", "rented",
+                      "owned with compat: reference")
 
     def _sizing_fail(self) -> None:
         self.fail("num_servers", "the system size is undetermined (in at least one combination none "
@@ -617,3 +628,4 @@ def validate_measurements(raw: Any, file: Any = None) -> None:
                          allowed=MEASURED_POINT.fields[need].describe())
     if not any(pt["use"] == "calibrate" for pt in raw["points"]):
         checker.fail("points", "no point has use: calibrate", allowed="at least one calibration point")
+    checker.rental(raw)

@@ -12,6 +12,8 @@ from llmhw.fidelity import Fidelity
 from llmhw.hardware.tco import TCO, tco
 from llmhw.workload.system import System
 
+from .rental import RentalModeError, rented_cost_per_s
+
 LIFE_DAYS_PER_YEAR = 365        # §13.9 / §16.1 #10: per-token life seconds use a 365-day year
 
 
@@ -41,6 +43,10 @@ def token_cost(system: System, batch: int, T_p: Any, T_g: Any, util_p: Any, util
         tco_w = tco(system.server.tdp_w * util, system.server.cost_usd, life, system.constants.tco)
     life_s = life * LIFE_DAYS_PER_YEAR * 24 * 3600
     per_sec = tco_w.total * ns / life_s
+    if system.tco_mode == "rented":                       # docs/tco-modes.md §R.1
+        if not fidelity.rental_tco:
+            raise RentalModeError("tco_mode: rented exists only with compat: corrected")
+        per_sec = rented_cost_per_s(system.rent_usd_per_chip_hour, system.num_chips)
     P, G = system.prefill_len, system.decode_len
     if fidelity.tco_per_token_fix:
         prefill_tpt = per_sec * run / (batch * P)

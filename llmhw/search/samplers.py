@@ -37,6 +37,18 @@ AUTO_GP_UP_TO = 100
 PLS_WARMUP = 150   # TPE trials before the local search starts
 
 
+class BudgetGridSampler(optuna.samplers.GridSampler):
+    """Optuna's GridSampler without its ``Study.stop()`` once every grid point is taken.
+
+    llmhw's runner asks and tells trials itself, outside ``Study.optimize``, where ``stop()`` raises
+    RuntimeError: a study whose budget reached the grid size crashed on its last tell. The runner stops
+    at its own budget (``--trials``), so the sampler need not stop the study.
+    """
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: D102 (see the class)
+        return None
+
+
 def have_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
@@ -98,7 +110,7 @@ def make_sampler(choice: SamplerChoice, space: SearchSpace, seed: int | None,
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
     if name == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+        return BudgetGridSampler(space.grid(), seed=seed)
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)
     if name == "pls":

@@ -85,6 +85,8 @@ class System(Checked):
     @property
     def kv_bytes_per_number(self) -> float:
         return self.kv_bits / 8 if self.kv_bits is not None else self.model.bytes_per_number
+    tco_mode: str = "owned"                   # docs/tco-modes.md: 'owned' (§9/§13.9) or 'rented'
+    rent_usd_per_chip_hour: float = 0.0       # docs/tco-modes.md §R.1 (tco_mode 'rented' only)
 
     @property
     def eval_len(self) -> tuple[int, int]:
@@ -195,5 +197,7 @@ def build_system(server: Server, cfg: Mapping[str, Any], model: Model | Mapping[
         mem_bw_bytes_per_s=mem_bw, stack=Stack.from_dict(cfg.get("stack")),
         weight_bits=wbits, act_bits=abits, kv_bits=kvbits,
         moe_imbalance=get_or_default(cfg, "moe_imbalance", 1.0), model_bytes=M, kv_bytes_per_token=K,
+        tco_mode=get_or_default(cfg, "tco_mode", "owned"),
+        rent_usd_per_chip_hour=get_or_default(cfg, "rent_usd_per_chip_hour", 0.0),
         violations={"sys_memory_bytes": M - total_mem}, reasons=tuple(reasons),
     )

@@ -57,6 +57,19 @@ def test_grid_refuses_ranges(workdir, tmp_path, capsys):
     assert not (workdir / "studies" / "g.db").exists()
 
 
+def test_grid_budget_equal_to_the_grid_size_completes(workdir, tmp_path):
+    # 2 server counts × 2 batches (1, 2) = 4 grid points; Optuna's GridSampler called Study.stop() on the
+    # last tell, which raises outside Study.optimize (the runner's ask/tell loop).
+    space = tmp_path / "g.yaml"
+    space.write_text("hardware:\n  Chip: {sram: 300.0e+6, hbm_channels: 48}\n"
+                     "  Server: {num_lanes: 2, packages_per_lane: 2}\n"
+                     "system:\n  num_servers: [1, 2]\n  workload: {max_batch: 2}\n")
+    assert run_cli(cli_args("--sampler", "grid", "--mapping", "best", "--space", str(space), "--batch-size", "5",
+                            trials=4, study="g")) == 0
+    trials = optuna.load_study(study_name="g", storage="sqlite:///studies/g.db").get_trials()
+    assert len(trials) == 4 and len({(t.params["system.num_servers"], t.params["batch_log2"]) for t in trials}) == 4
+
+
 def test_unknown_names_are_usage_errors(workdir, capsys):
     assert run_cli(cli_args("--objectives", "tco_per_mtoken,tpott", study="u")) == 2
     assert "unknown objective 'tpott'" in capsys.readouterr().err
