@@ -601,6 +601,7 @@ def validate_system(raw: dict, file: Any = None) -> None:
     checker.expandable(raw, SYSTEM, "")
     checker.system_sizing(raw)
     checker.sub_system(raw)
+    checker.rental(raw)
 
 
 def validate_measurements(raw: Any, file: Any = None) -> None:
@@ -628,4 +629,3 @@ def validate_measurements(raw: Any, file: Any = None) -> None:
                          allowed=MEASURED_POINT.fields[need].describe())
     if not any(pt["use"] == "calibrate" for pt in raw["points"]):
         checker.fail("points", "no point has use: calibrate", allowed="at least one calibration point")
-    checker.rental(raw)

@@ -66,7 +66,10 @@ def micro_batch_iteration(system: System, geom: StageGeometry, decode_rows, mean
             weights = weights + time_of(op)
         else:
             attention = attention + xp.select(has_d, time_of(op), 0.0)
-    for op in operator_shapes(model, *cols, 1, C1, cc1, C1, fidelity):  # the chunk: C × c_chunk
+    # causal chunk (docs/validation.md §V.4): token i of a chunk of C ending at context c attends c − C + i
+    # positions, a fraction 1 − (C − 1)/(2c) of the C × c score pairs ((C + 1)/(2C) for a whole prompt)
+    chunk_fraction = 1 - (C1 - 1) / (2 * cc1) if fidelity.causal_prefill_attention else 1
+    for op in operator_shapes(model, *cols, 1, C1, cc1, C1, fidelity, chunk_fraction):  # the chunk: C × c_chunk
         if op.name in ("qk", "sv"):
             attention = attention + xp.select(has_c, time_of(op), 0.0)
     b = model.bytes_per_number
@@ -75,6 +78,8 @@ def micro_batch_iteration(system: System, geom: StageGeometry, decode_rows, mean
     comm1 = xp.select(has_d, geom.comm1_s(False), geom.comm1_s(True))
     layer_comm = comm1 + attention_comm2_s(model.resolved_attn_comm_pattern, geom.a2a_s, comm_fc) + comm_fc
     s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, R * model.d)
+    if fidelity.single_stage_no_transfer:                       # §V.7: one stage, nothing to transfer
+        s2s = xp.select(geom.p == 1, 0.0, s2s)
     lps, p = geom.layers_per_stage, geom.p
     stage = (weights + attention + layer_comm) * lps + s2s
     return IterationTime(total_s=stage * p, stage_s=stage, weights_s=weights * lps * p,

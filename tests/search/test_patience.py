@@ -37,7 +37,7 @@ def test_front_tracker_counts_only_new_front_vectors():
 
 
 def test_patience_must_be_positive():
-    with pytest.raises(UsageError, match="--patience"):
+    with pytest.raises(UsageError, match="patience must be >= 1"):   # the search layer names no flag
         choose("auto", 100, None, patience=0)
 
 

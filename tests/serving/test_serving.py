@@ -45,7 +45,8 @@ def test_pool_rate_matching():
 
 def test_chunked_prefill_iteration_h100_llama3_70b():
     """One iteration of 16 decode rows (context 1000) + a 512-token chunk (context 768) on one 8-GPU H100
-    server, t = 8, p = 1, corrected (GQA shapes, gated FFN), by the §13.2–§13.5 formulas written out."""
+    server, t = 8, p = 1, corrected (GQA shapes, gated FFN, causal chunk, no stage transfer at p = 1), by the
+    §13.2–§13.5 and docs/validation.md §V.4/§V.7 formulas written out."""
     sys_ = project_system("h100", "llama3-70B", "h100", compat="corrected", index=0)
     D, c, C, cc = 16, 1000, 512, 768
     R = D + C                                   # 528 rows share the weight matmuls
@@ -53,20 +54,20 @@ def test_chunked_prefill_iteration_h100_llama3_70b():
     bw = 40 * 128 * 5.234375e9 / 8 * 0.9        # 40 HBM3 channels × 128 pins × 5.234 Gb/s, × 0.9 = 3.015e12
     assert sys_.w_bw_bytes_per_s == pytest.approx(bw)
 
-    def roof(stacks, I, J, K, div=1):           # §13.3: max(2·s·I·J·K / perf, 2·s·J·K / bw / div)
-        return max(2 * stacks * I * J * K / pe, 2 * stacks * J * K / bw / div)
+    def roof(stacks, I, J, K, div=1, f=1):      # §13.3: max(2·s·I·J·K·f / perf, 2·s·J·K / bw / div)
+        return max(2 * stacks * I * J * K * f / pe, 2 * stacks * J * K / bw / div)
     qkv_cols = math.ceil((8192 + 2 * 8192 / 8) / 8)   # 1280
     weights = (roof(1, R, 8192, qkv_cols) + roof(1, R, 1024, 8192)
                + roof(2, R, 8192, 3584) + roof(1, R, 3584, 8192))
+    f = 1 - (512 - 1) / (2 * 768)               # causal chunk (§V.4): 512 tokens ending at context 768
     attention = (roof(D, 1, 1024, c, 8) + roof(D, 1, c, 1024, 8)      # decode rows, K/V loads ÷ G_kv
-                 + roof(1, C, 1024, cc, 8) + roof(1, C, cc, 1024, 8))  # the chunk
+                 + roof(1, C, 1024, cc, 8, f) + roof(1, C, cc, 1024, 8, f))  # the chunk, causal
     alpha, beta = 8.92e-6, 1 / (18 * 50e9 * 0.8)                       # NVLink: 18 × 50 GB/s × 0.8
 
     def ring(n):                                 # §13.5 ring all-reduce over t = 8 GPUs
         return 2 * 7 * (alpha + beta * n / 8)
     comm = ring(R * 8192 * 2) + 2 * ring(8192 * 2) / 2 + ring(R * 8192 * 2)   # comm2 = AR + 2 a2a; comm_fc
-    s2s = R * 8192 * 2 / (8 * 50e9 * 0.8) + 2e-6                             # stage transfer, server link
-    total = (weights + attention + comm) * 80 + s2s
+    total = (weights + attention + comm) * 80    # p = 1: no stage-to-stage transfer (§V.7)
     one = micro_batch_iteration(sys_, stage_geometry(sys_, 8, 1, CORRECTED), D, c, C, cc, CORRECTED)
     assert one.total_s == pytest.approx(total, rel=1e-12)
     assert iteration_cost(sys_, 8, 1, CORRECTED).time_s(D, c, C, cc) == pytest.approx(total, rel=1e-12)

@@ -13,6 +13,16 @@ from llmhw.search.setup import InputText, StudyInputs, build_setup
 from tests.search.conftest import REPO, run_cli
 
 SPACE = REPO / "spaces/pd_disaggregated.yaml"
+H100_SYS = REPO / "inputs/software/system/h100.yaml"
+
+
+def _h100_sys_16bit() -> str:
+    """The shipped H100 system file with one precision: it searches weight/act/KV bits (docs/models.md), and
+    a serving study needs a concrete system apart from num_servers."""
+    text = H100_SYS.read_text()
+    for key in ("weight_bits", "act_bits", "kv_bits"):
+        text = "\n".join(f"{key}: 16" if line.startswith(f"{key}:") else line for line in text.split("\n"))
+    return text
 
 
 def _setup(space_text: str | None = None, limits: dict | None = None):
@@ -92,7 +102,7 @@ def test_serving_search_runs_on_sqlite(tmp_path, monkeypatch):
 
 def test_system_file_serving_block_makes_an_aggregated_study():
     """A system file's ``serving:`` block (schema-validated) alone: aggregated, num_servers is the pool size."""
-    sys_text = (REPO / "inputs/software/system/h100.yaml").read_text() + (
+    sys_text = _h100_sys_16bit() + (
         "serving:\n  prompt: {values: [512, 4096], weights: [3, 1]}\n  output: 200\n  rate: 2.0\n"
         "  slo: {ttft: 2.0, tpot: 0.05}\n")
     inp = StudyInputs(hw=InputText.read(REPO / "inputs/hardware/config/h100.yaml"),
@@ -128,8 +138,9 @@ def test_serving_flag_makes_a_study_and_is_stored(tmp_path, monkeypatch):
     with pytest.raises(ValueError):
         parse_serving_flag("prompt=long")
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "h100_16bit.yaml").write_text(_h100_sys_16bit())
     rc = run_cli(["--hw", str(REPO / "inputs/hardware/config/h100.yaml"),
-                  "--sys", str(REPO / "inputs/software/system/h100.yaml"), "--model",
+                  "--sys", str(tmp_path / "h100_16bit.yaml"), "--model",
                   str(REPO / "inputs/software/model/llama3-70B.yaml"), "--serving", "prompt=1024,output=128,rate=1",
                   "--constants", str(REPO / "inputs/hardware/constant/7nm_default.yaml"), "--objectives", "goodput_per_musd", "--trials", "4", "--no-progress", "--study", "flag"])
     assert rc == 0
