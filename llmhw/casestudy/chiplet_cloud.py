@@ -74,7 +74,7 @@ def run_study(name: str, flags: Sequence[str], storage: str, outputs: Path, log:
     """Run (or resume, or only re-read) one study, export its trials and read them back."""
     _cli([*flags, "--study", name, "--storage", storage, "--outputs", str(outputs), "--no-progress"], log)
     export = outputs / name
-    _cli(["--study", name, "--storage", storage, "--export", str(export)], log)
+    _cli(["--study", name, "--storage", storage, "--export", str(export), "--force"], log)
     trials = pd.read_csv(export / "trials.csv")
     trials = trials.rename(columns={"Number": "number"})
     return StudyRun(name, trials)
