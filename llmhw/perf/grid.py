@@ -117,6 +117,14 @@ def _int_bound_ok(system: System, geoms: StageGeometry, max_mu: int, fidelity: F
     return big < INT64_LIMIT
 
 
+def _float_t_exact(system: System, geoms: StageGeometry, max_mu: int) -> bool:
+    """True if the §13.7 all-reduce product L·2·d·x·t·b stays below 2^53 for every int t: then forming it
+    with t as a float64 gives exactly the int product (both are integers representable in a double)."""
+    m = system.model
+    t = int(math.ceil(geoms.t.max()))
+    return m.num_layers * 2 * m.d * system.prefill_len * max_mu * t * m.bytes_per_number < 2 ** 53
+
+
 def micro_batch_rows(system: System, geom: StageGeometry, t_int: np.ndarray | None, row_mu: np.ndarray,
                      prefill: bool, fidelity: Fidelity) -> MicroBatchRows:
     """§13.6 micro-batch latency and §13.7 per-iteration energies for each (layout, μ) row.
@@ -253,11 +261,12 @@ def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
         return _empty_grid(cands)
     cand, B, mb, pmb, segs, rows = layout
     geoms = stacked_geometry(system, [(c.t, c.p, c.e) for c in cands], fidelity)
-    if not _int_bound_ok(system, geoms, int(max(int(mb.max()), int(pmb.max()), 1)), fidelity):
+    max_mu = int(max(int(mb.max()), int(pmb.max()), 1))
+    if not _int_bound_ok(system, geoms, max_mu, fidelity):
         return None
     p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows
     t_int = None
-    if geoms.t.dtype != np.int64:
+    if geoms.t.dtype != np.int64 and not _float_t_exact(system, geoms, max_mu):
         t_int = np.asarray([c.t if isinstance(c.t, (int, np.integer)) else 0 for c in cands], dtype=np.int64)
     geom = geoms.take(p_cand)
     rows_t = None if t_int is None else t_int[p_cand]

@@ -112,3 +112,23 @@ def test_ws_chip_too_slow_for_one_mac_per_array_equals_scalar():
     system = replace(system, server=replace(system.server, package=replace(pkg, chip=chip)))
     with np.errstate(all="raise"):
         _check_points(system, CORRECTED, rng, 20)
+
+
+def test_mixed_int_and_float_t_int_rows_keep_the_exact_product(monkeypatch):
+    """Int and float t mixed: when the all-reduce energy product could pass 2^53 the int rows are formed
+    separately in int64 (forced here); either way the grid equals the single-point driver."""
+    from llmhw.perf import grid as perf_grid
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(60):
+        system = random_system(rng, CORRECTED.compat, max_batch=8)
+        g = evaluate_grid(system, CORRECTED)
+        if g is None or not len(g) or len({type(c.t) for c in g.candidates}) < 2:
+            continue
+        for forced in (True, False):
+            monkeypatch.setattr(perf_grid, "_float_t_exact", lambda *a, forced=forced: forced)
+            _check_points(system, CORRECTED, rng, 8)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked, "no random system with mixed int / float t"
