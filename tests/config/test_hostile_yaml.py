@@ -3,6 +3,7 @@ alias bomb and a list of 10^5 values are refused by the loader's caps; the dupli
 long (allowed) list is linear."""
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import time
@@ -28,10 +29,10 @@ def long_list(n: int) -> str:
 
 
 def _refused_fast(text: str) -> str:
-    t = time.perf_counter()
+    t = time.process_time()     # CPU time: other programs on a shared machine do not count
     with pytest.raises(ConfigError) as err:
         load_yaml_text(text, "bomb.yaml")
-    assert time.perf_counter() - t < 0.5 + 0.5   # well under a second (shared, loaded machine)
+    assert time.process_time() - t < 0.5          # well under a second
     line = str(err.value)
     assert "\n" not in line and line.startswith("bomb.yaml")
     return line
@@ -59,21 +60,23 @@ def test_duplicate_check_of_a_long_list_is_linear():
     import yaml
     cfg = yaml.safe_load(text)
     cfg["Chip"]["freq"] = [1e9 + i for i in range(MAX_LIST_ITEMS)]
-    t = time.perf_counter()
+    t = time.process_time()
     try:
         validate_hardware(cfg, "big.yaml")
     except ConfigError:
         pass
-    assert time.perf_counter() - t < 1.0
+    assert time.process_time() - t < 1.0
 
 
 @pytest.mark.parametrize("text", [laughs(), long_list(100_000)], ids=["laughs", "long list"])
 def test_cli_one_line_exit_2(tmp_path, text):
     f = tmp_path / "hw.yaml"
     f.write_text(text)
-    t = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, str(REPO / "search.py"), "--check", "--hw", str(f), "--model", "gpt3"],
-                       cwd=REPO, capture_output=True, text=True, timeout=60)
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and str(f) in r.stderr
-    assert time.perf_counter() - t < 10   # interpreter start and imports included
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 5, cpu   # CPU seconds, interpreter start and imports included (hung before: > 20 s)

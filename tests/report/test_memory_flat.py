@@ -2,8 +2,9 @@
 
 A loaded study (``--report``, ``--export``, the dashboard) keeps slim trials — its frame holds the
 metrics, design and violations — and reads a full trial back only when one is shown; stored trials
-are read a page at a time; the search's evaluation cache keeps user attrs as compact JSON. (The
-20,000-trial peak RSS before and after is in the branch report: 772 MB → see docs.)"""
+are read a page at a time; the search's evaluation cache keeps user attrs as compact JSON.
+Measured on a 20,000-trial tpuv4 × gpt3 study (peak RSS, /usr/bin/time -v): search 772 → 332 MB,
+--report 762 → 379 MB, --export 885 → 628 MB (the plots of 20,000 points remain)."""
 from __future__ import annotations
 
 import pickle

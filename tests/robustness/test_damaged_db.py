@@ -24,7 +24,7 @@ def damaged(tmp_path_factory):
     from .conftest import INPUTS
     root = tmp_path_factory.mktemp("damaged")
     (root / "inputs").symlink_to(INPUTS)
-    r = search_cli(small_search(trials=200, study="d"), root)
+    r = search_cli(small_search(trials=200, study="d"), root, timeout=600)
     assert r.returncode == 0, r.stderr
     _damage(root / "studies" / "d.db")
     return root
@@ -39,7 +39,7 @@ def damaged(tmp_path_factory):
 def test_damaged_database_one_line_and_untouched(damaged, args):
     db = damaged / "studies" / "d.db"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
-    r = search_cli(args, damaged, timeout=120)
+    r = search_cli(args, damaged, timeout=600)
     assert r.returncode != 0
     err = r.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
@@ -50,6 +50,6 @@ def test_damaged_database_one_line_and_untouched(damaged, args):
 
 
 def test_list_shows_the_damaged_file_and_exits_non_zero(damaged):
-    r = search_cli(["--list"], damaged)
+    r = search_cli(["--list"], damaged, timeout=600)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert "damaged" in r.stdout
