@@ -193,8 +193,8 @@ class Problem:
     def _best(self, sys_: System, batch: int, best_for: str) -> tuple[PerfResult, dict[str, float]]:
         """§12.3-style inner enumeration: the first mapping with the strictly best ``best_for`` metric.
 
-        Uses the vectorised grid of all §12.1 mappings of the system (cached per system) when the metric is
-        one it computes; otherwise, or when the grid is unavailable, the scalar loop.
+        Uses the grid driver over all §12.1 mappings of the system (cached per system) when the metric has a
+        registry grid field; otherwise, or when the grid is unavailable, the single-point loop.
         """
         direction = METRICS[best_for][0]
         enum_sys = replace(sys_, default_mapping=None) if sys_.default_mapping is not None else sys_
@@ -222,7 +222,7 @@ class Problem:
         return best, mapping_violations(sys_, best.mapping, batch)
 
     def _grid_best(self, sys_: System, batch: int, best_for: str, direction: str) -> MappingPoint | None:
-        """The first best mapping of ``batch`` from the vectorised grid, or None to use the scalar loop."""
+        """The first best mapping of ``batch`` from the grid driver, or None to use the single-point loop."""
         field_name = GRID_FIELDS.get(best_for)
         if field_name is None:
             return None

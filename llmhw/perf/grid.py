@@ -230,11 +230,11 @@ def _default_layout(system: System):
 def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
     """Evaluate every mapping of every batch of ``system`` at once.
 
-    None (the sweep then uses the scalar loop) if an int64 product could overflow or the §14 sub-system
+    None (callers then use the single-point loop) if an int64 product could overflow or the §14 sub-system
     prefill path is active.
     """
     if dynamic_prefill_active(system):
-        return None          # the §14 sub-system prefill path is evaluated by the scalar loop
+        return None          # the §14 sub-system prefill path: single-point driver only
     if system.default_mapping is not None:
         cands, layout = _default_layout(system)
     else:
