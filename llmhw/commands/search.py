@@ -22,8 +22,7 @@ from llmhw.paths import DEFAULT_CONSTANTS, OUTPUTS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from llmhw.fidelity import COMPAT_MODES
-    from llmhw.search.samplers import SAMPLERS
-    from llmhw.search.space import MAPPING_MODES
+    from llmhw.search.names import MAPPING_MODES, SAMPLERS
     add_flag(parser, "--hw", metavar="FILE", help="hardware config YAML (lists and ranges are search dimensions)")
     add_flag(parser, "--model", metavar="NAME_OR_FILE", help="model name or file")
     add_flag(parser, "--sys", metavar="FILE", help="system config YAML (default: inputs/software/system/<hw stem>.yaml, "

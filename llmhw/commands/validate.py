@@ -8,12 +8,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..calibration.fit import FITTED, fit
-from ..calibration.measurements import load_measurements
-from ..calibration.predict import load_machine, predict_gemm, predict_point, with_parameters, CALL_OVERHEAD
-from ..calibration.report import (Prediction, error_table, fit_yaml_text, microbenchmark_table, parameter_table,
-                                  write_csv, write_plot)
-from ..workload.stack import Stack
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +18,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: scipy and matplotlib are not needed to build the parser (every command pays for that)
+    from ..calibration.fit import FITTED, fit
+    from ..calibration.measurements import load_measurements
+    from ..calibration.predict import CALL_OVERHEAD, load_machine, predict_gemm, predict_point, with_parameters
+    from ..calibration.report import (Prediction, error_table, fit_yaml_text, microbenchmark_table,
+                                      parameter_table, write_csv, write_plot)
+    from ..workload.stack import Stack
     console = Console()
     meas = load_measurements(args.validate)
     machine = load_machine(meas)

@@ -27,15 +27,53 @@ Typical use (what ``search.py`` does)::
 """
 from __future__ import annotations
 
-from .constraints import USER_LIMITS, ConstraintSet, Limit, parse_limits
-from .objectives import DEFAULT_OBJECTIVES, Objective, parse_objectives
-from .output import pareto_frame, trials_frame, write_csvs
-from .overlay import SpaceFile, load_space, merge
-from .pareto import front_mask, hypervolume, losses
-from .runner import Runner, RunResult, RunStats, run_record_for
-from .samplers import SAMPLERS, SamplerChoice, choose, make_sampler
-from .space import Dim, SearchSpace, eval_len_pairs, pipeline_candidates
-from .setup import InputText, Setup, StudyInputs, build_setup, study_name
+#: name → the module that defines it, imported on first use (PEP 562): building the CLI parser or
+#: running the exhaustive mode does not pay for optuna, pandas and the samplers.
+_LAZY = {
+    'USER_LIMITS': 'constraints',
+    'ConstraintSet': 'constraints',
+    'Limit': 'constraints',
+    'parse_limits': 'constraints',
+    'DEFAULT_OBJECTIVES': 'objectives',
+    'Objective': 'objectives',
+    'parse_objectives': 'objectives',
+    'pareto_frame': 'output',
+    'trials_frame': 'output',
+    'write_csvs': 'output',
+    'SpaceFile': 'overlay',
+    'load_space': 'overlay',
+    'merge': 'overlay',
+    'front_mask': 'pareto',
+    'hypervolume': 'pareto',
+    'losses': 'pareto',
+    'Runner': 'runner',
+    'RunResult': 'runner',
+    'RunStats': 'runner',
+    'run_record_for': 'runner',
+    'SAMPLERS': 'samplers',
+    'SamplerChoice': 'samplers',
+    'choose': 'samplers',
+    'make_sampler': 'samplers',
+    'Dim': 'space',
+    'SearchSpace': 'space',
+    'eval_len_pairs': 'space',
+    'pipeline_candidates': 'space',
+    'InputText': 'setup',
+    'Setup': 'setup',
+    'StudyInputs': 'setup',
+    'build_setup': 'setup',
+    'study_name': 'setup',
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ConstraintSet", "DEFAULT_OBJECTIVES", "Dim", "InputText", "Limit", "Objective",

@@ -29,10 +29,10 @@ import optuna
 
 from llmhw.errors import UsageError
 
+from .names import SAMPLERS
 from .pls import ParetoLocalSearchSampler
 from .space import SearchSpace
 
-SAMPLERS = ("tpe", "nsga2", "nsga3", "random", "qmc", "grid", "gp", "pls", "auto")
 AUTO_GP_UP_TO = 100
 PLS_WARMUP = 150   # TPE trials before the local search starts
 

@@ -55,6 +55,8 @@ from llmhw.errors import ConfigError, UsageError
 
 from llmhw.evaluate import DesignPoint
 
+from .names import MAPPING_MODES
+
 HW_SECTIONS = ("Chip", "Package", "Server")
 SYSTEM = "system"
 MAPPING = "mapping"
@@ -64,7 +66,6 @@ ASSOCIATED_KEY = "associated_explore"
 _SYSTEM_NOT_DIMS = ("eval_len", "max_batch", "model", "workload")
 DEFAULT_MAX_BATCH = 1024  # model.md §11.1
 
-MAPPING_MODES = ("explicit", "best")
 
 
 @dataclass(frozen=True)
