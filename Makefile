@@ -80,11 +80,12 @@ $(foreach m,$(MODELS),$(eval $(call SW_MODEL_RULE,$(m))))
 	rm -rf outputs/$*
 
 # ---- optimisation -------------------------------------------------------------------------------
-QUICK_STUDY = quickstart-$(HW)-$(MODEL)
+QUICK_STUDY ?= quickstart-$(HW)-$(MODEL)
+QUICK_OUT   ?= outputs/$(QUICK_STUDY)
 
 quickstart: $(STAMP)
 	$(PY) search.py --hw $(HW_DIR)/$(HW).yaml --model $(MODEL) --trials $(TRIALS) --study $(QUICK_STUDY) \
-	  --export outputs/$(QUICK_STUDY) $(ARGS)
+	  --export $(QUICK_OUT) --force $(ARGS)
 
 search: need-HW need-MODEL $(STAMP)
 	$(PY) search.py --hw $(HW_DIR)/$(HW).yaml --model $(MODEL) --trials $(TRIALS) \

@@ -55,3 +55,20 @@ def test_the_readme_is_a_front_door():
         assert (REPO / link).is_file(), link
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert images and all((REPO / i).is_file() and (REPO / i).stat().st_size < 200_000 for i in images)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
+def test_the_first_command_runs_and_runs_again(tmp_path):
+    """The README's first command, for real (a small budget, its study and files in tmp_path), twice: a
+    re-run reports the stored study and re-exports over its own files (the export refuses to overwrite
+    files it did not write only without --force)."""
+    import sys
+    first = _commands(README.read_text())[0].split()
+    args = [f"PY={sys.executable}", f"STAMP={tmp_path / 'stamp'}", "TRIALS=12", "QUICK_STUDY=qs-test",
+            f"QUICK_OUT={tmp_path / 'out'}",
+            f"ARGS=--storage sqlite:///{tmp_path / 'qs.db'} --outputs {tmp_path} --no-progress"]
+    (tmp_path / "stamp").touch()
+    for _ in range(2):
+        run = subprocess.run(first + args, cwd=REPO, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert (tmp_path / "out" / "pareto.csv").is_file() and (tmp_path / "out" / "trials.csv").is_file()
