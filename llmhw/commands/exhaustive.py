@@ -22,7 +22,6 @@ from ..hardware.constants import load_constants_dict
 from ..exhaustive.csv_format import write_hardware_tables
 from ..exhaustive.hardware_phase import HardwarePhase, hardware_phase
 from ..exhaustive.hardware_table import TABLE_FORMATS
-from .software import run_software_phase
 
 
 def run_hardware_phase(hw, k, fidelity: Fidelity, console: Console,
@@ -94,6 +93,7 @@ def run(args) -> int:
     for name, count in top_reasons(phase):
         console.print(f"  [yellow]{count:5d}[/] invalid designs violate [bold]{name}[/]")
     if software:
+        from .software import run_software_phase   # not imported for --hardware-only (numpy, perf)
         written += run_software_phase(phase, system, model, k, fidelity, out_dir, console)
     elif not args.hardware_only:
         console.print("[dim]no --model given: hardware phase only[/]")

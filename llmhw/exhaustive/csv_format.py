@@ -12,7 +12,14 @@ from typing import Any, Iterable, Sequence
 
 from .hardware_phase import HardwarePhase
 from .hardware_table import hardware_row
-from .software_phase import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS
+
+OPTIMA_COLUMNS = ("server", "system", "num_servers", "input_len", "output_len", "opt_goal", "batch", "t", "p",
+                  "micro_batch", "prefill_micro_batch", "prefill_sec", "decoding_sec", "prefill_throughput",
+                  "generate_throughput", "prefill_utilization", "generate_utilization", "prefill_power_w",
+                  "generate_power_w", "prefill_tco_per_token", "generate_tco_per_token")
+PERFORMANCE_COLUMNS = ("opt_goal", "input_len", "output_len", "batch", "prefill_sec", "decoding_sec",
+                       "tco_per_Mtoken", "prefill_io_sec", "prefill_compute_sec", "prefill_mem_sec",
+                       "decoding_io_sec", "decoding_compute_sec", "decoding_mem_sec", "capex", "opex")
 
 
 def fmt(value: Any) -> str:

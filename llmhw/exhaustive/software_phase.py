@@ -50,14 +50,6 @@ def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]
 
 # ---- tables -----------------------------------------------------------------------------------------
 
-OPTIMA_COLUMNS = ("server", "system", "num_servers", "input_len", "output_len", "opt_goal", "batch", "t", "p",
-                  "micro_batch", "prefill_micro_batch", "prefill_sec", "decoding_sec", "prefill_throughput",
-                  "generate_throughput", "prefill_utilization", "generate_utilization", "prefill_power_w",
-                  "generate_power_w", "prefill_tco_per_token", "generate_tco_per_token")
-PERFORMANCE_COLUMNS = ("opt_goal", "input_len", "output_len", "batch", "prefill_sec", "decoding_sec",
-                       "tco_per_Mtoken", "prefill_io_sec", "prefill_compute_sec", "prefill_mem_sec",
-                       "decoding_io_sec", "decoding_compute_sec", "decoding_mem_sec", "capex", "opex")
-
 
 def optima_rows(sweeps: Iterable[SystemSweep]) -> list[dict[str, Any]]:
     """One row per valid system × goal (prefill_lat, prefill_tco, generate_lat, generate_tco) × batch."""

@@ -10,7 +10,8 @@ import math
 import pytest
 
 from llmhw.fidelity import REFERENCE
-from llmhw.exhaustive.software_phase import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS, software_phase
+from llmhw.exhaustive.csv_format import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS
+from llmhw.exhaustive.software_phase import software_phase
 from llmhw.exhaustive.csv_format import fmt, read_reference_csv
 
 from tests.perf.support import case_inputs
