@@ -59,3 +59,10 @@ def causal_score_fraction(prompt_len):
     """§V.4: with a causal mask query i attends keys 0..i, so the score work of a prompt of n tokens is
     n(n+1)/2 of the n² pairs: the fraction (n + 1) / (2n)."""
     return (prompt_len + 1) / (2 * prompt_len)
+
+
+def chunk_score_fraction(chunk_len, context):
+    """§V.4 for a prefill chunk: token i of a chunk of C tokens ending at context c attends c − C + i + 1
+    keys, so the chunk does 1 − (C − 1)/(2c) of its C × c score pairs; a whole prompt (C = c) gives
+    :func:`causal_score_fraction`. Numbers or arrays."""
+    return 1 - (chunk_len - 1) / (2 * context)

@@ -130,6 +130,15 @@ def elementwise_layer_s(system: System, t, tokens):
     return elementwise_time_s(tokens, per_token, system.mem_bw_bytes_per_s * st.elementwise_bandwidth_efficiency)
 
 
+def layout_stage_transfer_s(system: System, geom: StageGeometry, activation_elements, fidelity: Fidelity):
+    """§13.1 stage-to-stage transfer of ``activation_elements`` on the layout ``geom``; a one-stage pipeline
+    (p = 1) transfers nothing with ``single_stage_no_transfer`` (docs/validation.md §V.7). Numbers or arrays."""
+    s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, activation_elements)
+    if fidelity.single_stage_no_transfer:
+        s2s = xp.select(geom.p == 1, 0.0, s2s)
+    return s2s
+
+
 def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micro_batch,
                         fidelity: Fidelity, decode_context: float | None = None) -> MicroBatchLatency:
     """§13.6 latency of one micro-batch (μ = pmb in prefill, mb in decode) on the layout ``geom``.
@@ -179,9 +188,7 @@ def micro_batch_latency(system: System, geom: StageGeometry, prefill: bool, micr
         comm_fc = moe_comm_s(system, geom, prefill, micro_batch, comm_fc)
     layer_comm = comm1 + comm2 + comm_fc
 
-    s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, a)
-    if fidelity.single_stage_no_transfer:                       # §V.7: one stage, nothing to transfer
-        s2s = xp.select(geom.p == 1, 0.0, s2s)
+    s2s = layout_stage_transfer_s(system, geom, a, fidelity)
     lps = geom.layers_per_stage
     stage = (layer_compute + layer_comm) * lps + s2s
     total = stage * geom.p

@@ -29,8 +29,7 @@ def roofline_time(op: Operator, chip_perf_flops: float, compute_perf_efficiency:
                   bandwidth_bytes_per_s: float) -> MatmulTime:
     """§13.3 roofline: max(ops / (perf·eff), stacks·J·K·2 / bandwidth) (numbers or arrays)."""
     ops = op.stacks * op.I * op.J * op.K * 2
-    if not (isinstance(op.work_fraction, (int, float)) and op.work_fraction == 1):   # a number or an array
-        ops = ops * op.work_fraction
+    ops = ops * op.work_fraction                # causal share of the score work (§V.4); 1 (an int) otherwise
     rate = chip_perf_flops * compute_perf_efficiency
     if op.perf_scale != 1:                      # docs/models.md M4.2
         rate = rate * op.perf_scale

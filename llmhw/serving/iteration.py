@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from llmhw.fidelity import Fidelity
 from llmhw.perf import xp
-from llmhw.perf.collectives import allreduce_time_s, stage_transfer_s
+from llmhw.perf.collectives import allreduce_time_s
+from llmhw.perf.efficiency import chunk_score_fraction
 from llmhw.perf.geometry import StageGeometry, stage_geometry
-from llmhw.perf.latency import attention_comm2_s
+from llmhw.perf.latency import attention_comm2_s, layout_stage_transfer_s
 from llmhw.perf.matmul import matmul_time
 from llmhw.perf.shapes import operator_shapes
 from llmhw.workload.system import System
@@ -66,9 +67,7 @@ def micro_batch_iteration(system: System, geom: StageGeometry, decode_rows, mean
             weights = weights + time_of(op)
         else:
             attention = attention + xp.select(has_d, time_of(op), 0.0)
-    # causal chunk (docs/validation.md §V.4): token i of a chunk of C ending at context c attends c − C + i
-    # positions, a fraction 1 − (C − 1)/(2c) of the C × c score pairs ((C + 1)/(2C) for a whole prompt)
-    chunk_fraction = 1 - (C1 - 1) / (2 * cc1) if fidelity.causal_prefill_attention else 1
+    chunk_fraction = chunk_score_fraction(C1, cc1) if fidelity.causal_prefill_attention else 1   # §V.4
     for op in operator_shapes(model, *cols, 1, C1, cc1, C1, fidelity, chunk_fraction):  # the chunk: C × c_chunk
         if op.name in ("qk", "sv"):
             attention = attention + xp.select(has_c, time_of(op), 0.0)
@@ -77,9 +76,7 @@ def micro_batch_iteration(system: System, geom: StageGeometry, decode_rows, mean
                                geom.ar_beta_s_per_byte)
     comm1 = xp.select(has_d, geom.comm1_s(False), geom.comm1_s(True))
     layer_comm = comm1 + attention_comm2_s(model.resolved_attn_comm_pattern, geom.a2a_s, comm_fc) + comm_fc
-    s2s = stage_transfer_s(system, geom.stage_bw_bytes_per_s, R * model.d)
-    if fidelity.single_stage_no_transfer:                       # §V.7: one stage, nothing to transfer
-        s2s = xp.select(geom.p == 1, 0.0, s2s)
+    s2s = layout_stage_transfer_s(system, geom, R * model.d, fidelity)
     lps, p = geom.layers_per_stage, geom.p
     stage = (weights + attention + layer_comm) * lps + s2s
     return IterationTime(total_s=stage * p, stage_s=stage, weights_s=weights * lps * p,

@@ -116,3 +116,11 @@ def test_presets_exist_for_every_schema_choice():
     assert set(STACK_PRESETS) == set(PRESETS)
     assert PRESETS["none"] == NO_STACK
     assert Stack.from_dict({"preset": "asic", "kernels_per_layer": 3}).kernels_per_layer == 3
+
+
+def test_chunk_score_fraction_by_hand():
+    from llmhw.perf.efficiency import causal_score_fraction, chunk_score_fraction
+    # a chunk of 512 tokens ending at context 768 attends 257..768 keys: mean 512.5 of 768 → 1 − 511/1536
+    assert chunk_score_fraction(512, 768) == pytest.approx(512.5 / 768, rel=1e-15)
+    # the whole prompt as one chunk: (n + 1)/(2n)
+    assert chunk_score_fraction(2048, 2048) == pytest.approx(causal_score_fraction(2048), rel=1e-15)
