@@ -296,6 +296,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._processed: set[int] = set()   # processed trial numbers >= _done_upto
         self._seen: set = set()             # keys evaluated or proposed
         self._arch: list[dict] = []         # {"loss", "u", "children", "crowd", "nb"}
+        self._arch_loss = np.zeros((0, 0))  # the members' losses as one matrix (row i = _arch[i])
         self._infeasible: list[tuple[float, np.ndarray]] = []
         self._near: list[dict] = []
         self._tol: list[dict] = []         # feasible, dominated, within ``tolerance`` of the archive
@@ -361,7 +362,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         if not feasible:
             if self.p_near and self._arch:
                 loss = np.asarray(t.values, dtype=float) * self._signs
-                if not any(np.all(a["loss"] <= loss) for a in self._arch):
+                if not (self._arch_loss <= loss).all(axis=1).any():
                     self._near.append({"loss": loss, "u": u, "children": 0, "nb": None, "viol": violation})
                     if len(self._near) > 2 * _INFEASIBLE_POOL:
                         self._near.sort(key=lambda a: a["viol"])
@@ -373,18 +374,22 @@ class ParetoLocalSearchSampler(BaseSampler):
             return
         loss = np.asarray(t.values, dtype=float) * self._signs
         member = {"loss": loss, "u": u, "children": 0, "nb": None}
-        keep, dropped = [], []
-        for a in self._arch:
-            al = a["loss"]
-            if np.all(al <= loss) and (np.any(al < loss) or np.array_equal(a["u"], u)):
-                self._tolerate(member)  # dominated by (or equal to) an archive member
-                return
-            if not (np.all(loss <= al) and np.any(loss < al)):
-                keep.append(a)
-            else:
-                dropped.append(a)
+        A = self._arch_loss
+        if len(A):
+            weak = (A <= loss).all(axis=1)
+            if weak.any():
+                if (A[weak] < loss).any(axis=1).any() or any(np.array_equal(a["u"], u) for a, w
+                                                               in zip(self._arch, weak) if w):
+                    self._tolerate(member)  # dominated by (or equal to) an archive member
+                    return
+            gone = (loss <= A).all(axis=1) & (loss < A).any(axis=1)
+        else:
+            gone = np.zeros(0, dtype=bool)
+        keep = [a for a, g in zip(self._arch, gone) if not g]
+        dropped = [a for a, g in zip(self._arch, gone) if g]
         keep.append(member)
         self._arch = keep
+        self._arch_loss = np.vstack([A[~gone], loss[None, :]]) if len(A) else loss[None, :].copy()
         self._infeasible = []
         self._crowding()
         for a in dropped:   # a member just dominated keeps its unexplored neighbours if it is close
@@ -397,7 +402,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         objective that is not always positive is measured raw, relative to the archive's span)."""
         if self._logok is None:
             self._logok = np.ones(len(loss), dtype=bool)
-        A = np.array([a["loss"] for a in self._arch])
+        A = self._arch_loss
         pos = np.all(A * self._signs > 0, axis=0) & (loss * self._signs > 0)
         self._logok &= pos
         def z(x):
@@ -443,7 +448,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         return self._signs * self._sur.transform(losses * self._signs)
 
     def _crowding(self) -> None:
-        L = np.array([a["loss"] for a in self._arch])
+        L = self._arch_loss
         n = len(L)
         cd = np.zeros(n)
         for m in range(L.shape[1]):
@@ -543,7 +548,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         dominated by any member), normalised per objective; predicted-infeasible rows rank last."""
         feas, pred = self._sur.predict(U)
         zc = self._signs * pred
-        Z = self._z(np.array([a["loss"] for a in self._arch]))
+        Z = self._z(self._arch_loss)
         span = Z.max(axis=0) - Z.min(axis=0)
         span = np.where(span > 0, span, 1.0)
         s = np.min(np.max((Z[None, :, :] - zc[:, None, :]) / span, axis=2), axis=1)
@@ -551,8 +556,10 @@ class ParetoLocalSearchSampler(BaseSampler):
 
     def _near_neighbour(self) -> dict | None:
         # drop the members the feasible front has caught up with, and exhausted ones
-        self._near = [b for b in self._near if (b["nb"] is None or b["nb"])
-                      and not any(np.all(a["loss"] <= b["loss"]) for a in self._arch)]
+        if self._near and len(self._arch_loss):
+            N = np.array([b["loss"] for b in self._near])
+            caught = (self._arch_loss[None, :, :] <= N[:, None, :]).all(axis=2).any(axis=1)
+            self._near = [b for b, c in zip(self._near, caught) if (b["nb"] is None or b["nb"]) and not c]
         while self._near:
             a, b = self._near[self._rng.randint(len(self._near))], self._near[self._rng.randint(len(self._near))]
             m = a if a["viol"] <= b["viol"] else b
