@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Callable
 
 # §7.1 constants (SI)
 W_B = 0.06            # m, base width
@@ -86,6 +86,7 @@ def fin_pressure_drop_pa(n: int, H: float, L: float, V: float) -> float:
 
 
 _AIR_VOLUME_CACHE: dict[tuple[int, float, float, float], float] = {}
+_CHANNEL_TERMS: dict[tuple[int, float], tuple[float, float, float, float, float]] = {}   # (n, H) → channel_terms
 #: base length L → {(n, H, V): R_fin}: heat sources of the same lane length share their fin resistances.
 _FIN_RESISTANCE_CACHE: dict[float, dict[tuple[int, float, float], float]] = {}
 
@@ -119,7 +120,10 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
     cached = _AIR_VOLUME_CACHE.get(key)
     if cached is not None:
         return cached
-    D_h, flow_area, K_c, K_e, f_num = channel_terms(n, H)
+    terms = _CHANNEL_TERMS.get((n, H))
+    if terms is None:
+        terms = _CHANNEL_TERMS[(n, H)] = channel_terms(n, H)
+    D_h, flow_area, K_c, K_e, f_num = terms
     drop, fan = channel_pressure_drop_pa, fan_pressure_pa
     V = v_start
     while V < FAN_FALLS_FROM_M3_PER_S:               # the fan may still rise: step by step
@@ -129,14 +133,11 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
     grid = [V]                 # grid[k]: the k-th point from here, accumulated; every point before grid[lo]
     lo, hi = 0, None           # passes, grid[hi] fails (Δp > p_fan)
 
-    def point(k: int) -> float:
-        while len(grid) <= k:
-            grid.append(grid[-1] + DV)
-        return grid[k]
-
     def probe(k: int) -> int:
         """1: grid[k] fails; -1: it passes with margin (so does all of grid[lo..k]); 0: passes, no proof."""
-        v = point(k)
+        while len(grid) <= k:
+            grid.append(grid[-1] + DV)
+        v = grid[k]
         d, f = drop(v, L, D_h, flow_area, K_c, K_e, f_num), fan(v)
         if d > f:
             return 1
@@ -166,7 +167,7 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
         while probe(k) <= 0:
             k += 1
         hi = k
-    return _remember(key, point(hi) - DV)
+    return _remember(key, grid[hi] - DV)
 
 
 def _remember(key: tuple[int, float, float, float], V: float) -> float:
@@ -312,13 +313,48 @@ def _price(conductivity: float) -> float:
     return {200.0: PRICE_AL_USD_PER_M3, 400.0: PRICE_CU_USD_PER_M3}.get(conductivity, 0.0)
 
 
-@lru_cache(maxsize=None)
+#: (heat-source side mm, packages per lane, guard) → its heatsink: filled by :func:`design_heatsink` one at a
+#: time and by :func:`llmhw.hardware.heatsink_batch.prefetch_heatsinks` for a whole hardware phase at once.
+_HEATSINKS: dict[tuple[float, int, bool], Heatsink] = {}
+
+
+def clear_caches() -> None:
+    """Forget every memoized heatsink, air volume and fin resistance (benchmarks start cold)."""
+    _HEATSINKS.clear()
+    _AIR_VOLUME_CACHE.clear()
+    _FIN_RESISTANCE_CACHE.clear()
+    _CHANNEL_TERMS.clear()
+
+
 def design_heatsink(heatsource_mm: float, packages_per_lane: int, guard: bool = True) -> Heatsink:
     """§7.7 heatsink selection for a square heat source of side ``heatsource_mm`` (memoized).
 
     ``guard`` is the corrected-mode fix of §16.2 #10 (warm start kept > 0); without it a warm start
     ≤ 0 makes the heatsink invalid, where the reference would crash.
     """
+    key = (heatsource_mm, packages_per_lane, guard)
+    hs = _HEATSINKS.get(key)
+    if hs is None:
+        side = heatsource_mm * 1e-3
+        hs = _HEATSINKS[key] = select_heatsink(
+            heatsource_mm, packages_per_lane,
+            lambda L, lane: best_fin_design(L, packages_per_lane, lane, side, side, guard))
+    return hs
+
+
+def lane_lengths(heatsource_mm: float, packages_per_lane: int) -> list[float]:
+    """§7.7 step 3–4: the base lengths L = ⌈l/ΔL⌉·ΔL, L + ΔL, … (accumulated) while L ≤ L_max / N."""
+    L = math.ceil(heatsource_mm * 1e-3 / DL) * DL
+    out = []
+    while L <= L_MAX / packages_per_lane:
+        out.append(L)
+        L = L + DL
+    return out
+
+
+def select_heatsink(heatsource_mm: float, packages_per_lane: int,
+                    best: Callable[[float, bool], FinDesign | None]) -> Heatsink:
+    """§7.7 with ``best(L, lane)`` = BEST(L, N, lane) of this heat source (it may raise WarmStartError)."""
     N = packages_per_lane
     l = heatsource_mm * 1e-3
     w = heatsource_mm * 1e-3
@@ -327,19 +363,17 @@ def design_heatsink(heatsource_mm: float, packages_per_lane: int, guard: bool = 
         return Heatsink(False, 0.0, inf, f"heat source {heatsource_mm:.4g} mm wider than the 60 mm heatsink",
                         violation_mm=heatsource_mm - W_B * 1e3)
     try:
-        ref = best_fin_design(L_MAX, N, False, l, w, guard)
+        ref = best(L_MAX, False)
         if ref is None:
             return Heatsink(False, 0.0, inf, "no fin design cools the reference lane", violation_mm=1.0)
-        L = math.ceil(l / DL) * DL
         chosen = None
-        while L <= L_MAX / N:
-            c = best_fin_design(L, N, True, l, w, guard)
+        for L in lane_lengths(heatsource_mm, N):
+            c = best(L, True)
             if c is not None and (chosen is None or c.Q_w > chosen.Q_w):
                 if chosen is None or c.Q_w <= WITHIN_BEST * ref.Q_w:
                     chosen = c
                 else:
                     break
-            L = L + DL
     except WarmStartError as exc:
         return Heatsink(False, 0.0, inf, str(exc), violation_mm=1.0)
     if chosen is None:

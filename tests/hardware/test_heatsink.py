@@ -106,3 +106,47 @@ def test_too_wide_heat_source_is_invalid_with_amount():
 def test_lane_too_long_is_invalid():
     h = hs.design_heatsink(50.0, 10)  # 10 × 50 mm > 450 mm
     assert not h.valid and h.violation_mm > 0
+
+
+def _scalar_heatsinks(sources, guard):
+    hs.clear_caches()
+    return {s: hs.design_heatsink(s[0], s[1], guard) for s in sources}
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_batched_heatsinks_equal_the_scalar_selection(guard):
+    """prefetch_heatsinks (BEST searches in lockstep, speculative base lengths) gives every heat source the
+    same Heatsink, float for float, as design_heatsink one at a time: small and large sources, 1–4 packages
+    per lane (4: the scan runs to L_max / N, several batches), a source too wide, a lane too long."""
+    from llmhw.hardware import heatsink_batch
+    sources = [(48.82916143173367, 2), (40.0, 4), (41.0, 4), (59.0, 1), (65.0, 1), (50.0, 10), (3.0, 2), (1.0, 1)]
+    expected = _scalar_heatsinks(sources, guard)
+    hs.clear_caches()
+    heatsink_batch.prefetch_heatsinks(sources, guard)
+    got = {s: hs._HEATSINKS[(s[0], s[1], guard)] for s in sources}
+    assert got == expected
+    hs.clear_caches()
+
+
+def test_batched_best_fin_designs_equal_the_scalar_search():
+    """best_fin_designs on many lanes at once (lanes sharing a chain, reference and lane searches mixed)
+    equals best_fin_design lane by lane; a lane of 10⁶ packages (450 km of air path) drives the warm start
+    ≤ 0: WarmStartError without the guard, as the scalar search raises, and the same result with it."""
+    from llmhw.hardware import heatsink_batch
+    lanes = [(L, N, lane, side * 1e-3, side * 1e-3) for side in (48.82916143173367, 20.0, 5.0)
+             for N in (1, 4) for lane in (True, False) for L in (0.05, 0.051, 0.11, 0.45)]
+    lanes.append((0.45, 10 ** 6, True, 0.01, 0.01))
+    for guard in (True, False):
+        hs.clear_caches()
+        scalar = []
+        for ln in lanes:
+            try:
+                scalar.append(hs.best_fin_design(*ln, guard))
+            except hs.WarmStartError as exc:
+                scalar.append(("error", str(exc)))
+        hs.clear_caches()
+        batched = [("error", str(r)) if isinstance(r, hs.WarmStartError) else r
+                   for r in heatsink_batch.best_fin_designs(lanes, guard)]
+        assert batched == scalar
+        assert isinstance(scalar[-1], tuple) == (not guard)
+    hs.clear_caches()
