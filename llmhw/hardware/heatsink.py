@@ -87,6 +87,10 @@ def fin_pressure_drop_pa(n: int, H: float, L: float, V: float) -> float:
 
 _AIR_VOLUME_CACHE: dict[tuple[int, float, float, float], float] = {}
 _CHANNEL_TERMS: dict[tuple[int, float], tuple[float, float, float, float, float]] = {}   # (n, H) → channel_terms
+#: the batched search's memo (:mod:`llmhw.hardware.heatsink_batch`), on integers: chain (base length, air
+#: length) → id, and (chain state = (id·64 + n)·64 + thickness index, bits of the warm start) → (V, R_fin)
+_CHAIN_IDS: dict[tuple[float, float], int] = {}
+_CHAIN_STATES: dict[tuple[int, int], tuple[float, float]] = {}
 #: base length L → {(n, H, V): R_fin}: heat sources of the same lane length share their fin resistances.
 _FIN_RESISTANCE_CACHE: dict[float, dict[tuple[int, float, float], float]] = {}
 
@@ -174,6 +178,7 @@ def _remember(key: tuple[int, float, float, float], V: float) -> float:
     if len(_AIR_VOLUME_CACHE) > 2_000_000:
         _AIR_VOLUME_CACHE.clear()
         _FIN_RESISTANCE_CACHE.clear()
+        _CHAIN_STATES.clear()
     _AIR_VOLUME_CACHE[key] = V
     return V
 
@@ -225,6 +230,19 @@ def package_power_w(R_tot: float, N: int, V: float) -> float:
     return (T_MAX_C - T_AMB_C) / (R_tot + (N - 1) / (C_P * RHO * V))
 
 
+def _thicknesses() -> list[float]:
+    """§7.6 t_b = Δt, 2Δt, … (accumulated) while t_b < H_tot."""
+    out, t_b = [], DT
+    while t_b < H_TOT:
+        out.append(t_b)
+        t_b = t_b + DT
+    return out
+
+
+THICKNESSES_M = _thicknesses()
+FIN_HEIGHTS_M = [H_TOT - t_b for t_b in THICKNESSES_M]   # H = H_tot − t_b
+
+
 class WarmStartError(ArithmeticError):
     """§16.2 #10: the reference's warm start became ≤ 0 (it crashes there)."""
 
@@ -256,11 +274,9 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
     gaps = [0.0, 0.0] + [fin_gap_m(k) for k in range(2, N_MAX + 1)]
     exposed = [0.0, 0.0] + [(k - 1) * gaps[k] * L for k in range(2, N_MAX + 1)]
     mu_L = MU * L
-    t_b = DT
-    while t_b < H_TOT:
+    for t_b, H in zip(THICKNESSES_M, FIN_HEIGHTS_M):
         n = 2
         best_t = None
-        H = H_TOT - t_b
         A_fin = 2 * H * L
         tau = t_b / r2
         th = tanh(lam * tau)
@@ -291,7 +307,6 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
                 best_L = best_t
             else:
                 break
-        t_b = t_b + DT
         fin_step = 1
     return None if best_L is None else FinDesign(*best_L)
 
@@ -324,6 +339,8 @@ def clear_caches() -> None:
     _AIR_VOLUME_CACHE.clear()
     _FIN_RESISTANCE_CACHE.clear()
     _CHANNEL_TERMS.clear()
+    _CHAIN_IDS.clear()
+    _CHAIN_STATES.clear()
 
 
 def design_heatsink(heatsource_mm: float, packages_per_lane: int, guard: bool = True) -> Heatsink:

@@ -2,10 +2,11 @@
 
 :func:`best_fin_designs` runs many BEST(L, N, lane) searches of :func:`heatsink.best_fin_design` in lockstep:
 each lane (one search of one heat source) keeps its own loop state (t_b, n, warm start, best so far) and a
-step advances every unfinished lane by one iteration of its fin loop. The air volume and R_fin come from
-the scalar functions and their memo tables (shared with the one-at-a-time search); ψ, R_tot and Q are
-evaluated on arrays by the same term functions, which use only + − × ÷ there (exact in numpy as in
-Python), and tanh stays on Python floats, so every lane ends on the same floats as the scalar search.
+step advances every unfinished lane by one iteration of its fin loop. Lanes of the same chain (base length
+and air length, shared by heat sources of the same packages per lane) in the same state (n, t_b, warm start)
+share one look-up of V and R_fin, computed by the scalar functions; ψ, R_tot and Q are evaluated on arrays
+by the same term functions, which use only + − × ÷ there (exact in numpy as in Python), and tanh stays on
+Python floats, so every lane ends on the same floats as the scalar search.
 
 :func:`prefetch_heatsinks` gives the §7.7 selection of every heat source of a phase its BEST results from
 such batches: it runs :func:`heatsink.select_heatsink` against the results computed so far, and whatever
@@ -28,17 +29,16 @@ FIRST_CHUNK = 12
 AHEAD_FACTOR, AHEAD_EXTRA, AHEAD_MIN = 1.5, 2, 4
 
 
-def _thicknesses() -> list[float]:
-    """§7.6 t_b = Δt, 2Δt, … (accumulated) while t_b < H_tot."""
-    out, t_b = [], hs.DT
-    while t_b < hs.H_TOT:
-        out.append(t_b)
-        t_b = t_b + hs.DT
-    return out
+_T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
 
 
-_T_B = _thicknesses()
-_H = [hs.H_TOT - t_b for t_b in _T_B]
+def _volume_and_fin_resistance(n: int, H: float, L: float, L_air: float, v_start: float) -> tuple[float, float]:
+    """V = A(n, H, L_air, V_start) and, if V > 0, R_fin(n, H, L, V) (1.0 otherwise: not used)."""
+    V = hs.air_volume_m3_per_s(n, H, L_air, v_start)
+    if V <= 0:
+        return V, 1.0
+    g = hs.fin_gap_m(n)
+    return V, hs.fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, hs.MU * L)
 
 
 def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], guard: bool
@@ -50,111 +50,110 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
         return []
     tanh, DV, N_MAX = math.tanh, hs.DV, hs.N_MAX
     five_dv = 5 * DV
+    T_B = np.array(_T_B)
     L_list = [ln[0] for ln in lanes]
     L_air_list = [ln[0] * ln[1] if ln[2] else ln[0] for ln in lanes]
-    terms = np.array([hs.source_terms(ln[3], ln[4], ln[0]) for ln in lanes]).T
-    L = np.array(L_list)
-    N = np.array([float(ln[1]) for ln in lanes])
-    r2, eps, lam, sp_den, R_die_tim = terms
-    H_of = np.array(_H)
-    fins = [hs._FIN_RESISTANCE_CACHE.setdefault(x, {}) for x in L_list]   # R_fin memo per base length
-    chains: dict[tuple[float, float], int] = {}
-    chain = np.array([chains.setdefault((x, y), len(chains)) for x, y in zip(L_list, L_air_list)])
-    volumes, air_volume = hs._AIR_VOLUME_CACHE, hs.air_volume_m3_per_s
+    states = hs._CHAIN_STATES
+    memo_get = states.get
+    chains = hs._CHAIN_IDS
 
-    # loop state of every lane: thickness index, fin count, warm start, best of this thickness, best overall
-    tbi = np.zeros(m, dtype=np.int64)
-    n = np.full(m, 2, dtype=np.int64)
-    v_start = np.full(m, DV)
-    bt_ok, bt_n, bt_V, bt_Q = np.zeros(m, bool), np.zeros(m, np.int64), np.zeros(m), np.zeros(m)
-    bL_ok, bL_n, bL_tbi, bL_V, bL_Q = (np.zeros(m, bool), np.zeros(m, np.int64), np.zeros(m, np.int64),
-                                       np.zeros(m), np.zeros(m))
-    failed = np.zeros(m, bool)
-    th, eps_tau = np.empty(m), np.empty(m)
+    # The unfinished lanes' loop state, one column per lane, compacted as lanes finish. Floats: L, N, the
+    # source terms (r2, ε, λ, k_b·r1·√π, R_die + R_tim), the t_b terms tanh(λτ) and ετ/√π, the warm start,
+    # (V, Q) of the best of this thickness and of the best overall. Integers: chain (base and air length),
+    # n, thickness index, lane index, and (ok, n) / (ok, n, thickness) of the two bests.
+    F = np.zeros((14, m))
+    F[0] = L_list
+    F[1] = [float(ln[1]) for ln in lanes]
+    F[2:7] = np.array([hs.source_terms(ln[3], ln[4], ln[0]) for ln in lanes]).T
+    F[9] = DV
+    I = np.zeros((9, m), dtype=np.int64)
+    I[0] = [chains.setdefault((x, y), len(chains)) for x, y in zip(L_list, L_air_list)]
+    I[1] = 2
+    I[3] = np.arange(m)
+    done_ok, done_n, done_tbi = np.zeros(m, bool), np.zeros(m, np.int64), np.zeros(m, np.int64)
+    done_V, done_Q, failed = np.zeros(m), np.zeros(m), np.zeros(m, bool)
 
-    def enter_thickness(idx: np.ndarray) -> None:
+    def enter_thickness(F, I, at=None) -> None:
         """The terms of §7.5 that change with t_b only (hoisted as in the scalar search)."""
-        tau = np.array(_T_B)[tbi[idx]] / r2[idx]
-        th[idx] = [tanh(x) for x in (lam[idx] * tau).tolist()]
-        eps_tau[idx] = eps[idx] * tau / hs._SQRT_PI
+        tau = T_B[I[2, at]] / F[2, at]
+        F[7, at] = [tanh(x) for x in (F[4, at] * tau).tolist()]
+        F[8, at] = F[3, at] * tau / hs._SQRT_PI
 
-    active = np.arange(m)
-    enter_thickness(active)
-    while active.size:
-        vs = v_start[active]
-        low = vs <= 0
-        if low.any():
-            if guard:
-                vs[low] = DV
-            else:
-                failed[active[low]] = True
-                active, vs = active[~low], vs[~low]
-                if not active.size:
-                    break
-        n_a, tbi_a = n[active], tbi[active]
-        # lanes of the same chain (base length and air length) in the same state share V and R_fin:
-        # look each distinct state up once
-        state = (chain[active] * 64 + n_a) * 64 + tbi_a
-        bits = vs.view(np.int64)
-        order = np.lexsort((bits, state))
-        s_sorted, b_sorted = state[order], bits[order]
-        new_group = np.empty(order.size, bool)
-        new_group[0] = True
-        np.not_equal(s_sorted[1:], s_sorted[:-1], out=new_group[1:])
-        new_group[1:] |= b_sorted[1:] != b_sorted[:-1]
-        first = order[new_group]                        # one lane per distinct state
-        group = np.empty(order.size, np.int64)
-        group[order] = np.cumsum(new_group) - 1         # each lane's distinct state
-        uV, uR = [], []
-        for i, k, t, v0 in zip(active[first].tolist(), n_a[first].tolist(), tbi_a[first].tolist(),
-                               vs[first].tolist()):
-            H, L_air = _H[t], L_air_list[i]
-            V = volumes.get((k, H, L_air, v0))
-            if V is None:
-                V = air_volume(k, H, L_air, v0)
-            uV.append(V)
-            if V > 0:
-                memo = fins[i]
-                R = memo.get((k, H, V))
-                if R is None:
-                    Li = L_list[i]
-                    g = hs.fin_gap_m(k)
-                    R = memo[(k, H, V)] = hs.fin_resistance_k_per_w(k, g, (k - 1) * g * Li, 2 * H * Li, H, V,
-                                                                      hs.MU * Li)
-                uR.append(R)
-            else:
-                uR.append(0.0)
-        V = np.array(uV)[group]
-        v_start[active] = V - five_dv
-        pos = V > 0
-        ap, Vp, n_p = active[pos], V[pos], n_a[pos]
-        R_fin = np.array(uR)[group[pos]]
-        R_tot = (R_die_tim[ap] + hs.spreading_psi(R_fin, L[ap], r2[ap], lam[ap], th[ap], eps_tau[ap], eps[ap])
-                 / sp_den[ap] + R_fin)
-        Q = hs.package_power_w(R_tot, N[ap], Vp)
-        better = ~bt_ok[ap] | (Q > bt_Q[ap])
-        ab = ap[better]
-        bt_ok[ab], bt_n[ab], bt_V[ab], bt_Q[ab] = True, n_p[better], Vp[better], Q[better]
-        n[ab] += np.where(tbi[ab] == 0, 2, 1)
-        stays = np.zeros(active.size, bool)             # the lanes whose fin loop goes on
-        stays[np.flatnonzero(pos)[better]] = n[ab] <= N_MAX
-        go_on, ended = active[stays], active[~stays]
-        # end of the fin loop (§7.6 step 3–4)
-        has = bt_ok[ended]
-        improved = has & (~bL_ok[ended] | (bt_Q[ended] > bL_Q[ended]))
-        ei = ended[improved]
-        bL_ok[ei], bL_n[ei], bL_tbi[ei], bL_V[ei], bL_Q[ei] = True, bt_n[ei], tbi[ei], bt_V[ei], bt_Q[ei]
-        nxt = ended[~(has & ~improved)]
-        tbi[nxt] += 1
-        nxt = nxt[tbi[nxt] < len(_T_B)]
-        n[nxt] = 2
-        bt_ok[nxt] = False
-        enter_thickness(nxt)
-        active = np.concatenate((go_on, nxt))
+    def finish(F, I, which: np.ndarray):
+        """Record the lanes in ``which`` and drop them from the state."""
+        ids = I[3, which]
+        done_ok[ids], done_n[ids], done_tbi[ids] = I[6, which] == 1, I[7, which], I[8, which]
+        done_V[ids], done_Q[ids] = F[12, which], F[13, which]
+        keep = ~which
+        return F[:, keep], I[:, keep]
+
+    enter_thickness(F, I, slice(None))
+    with np.errstate(divide="ignore", invalid="ignore"):       # lanes with V ≤ 0 compute a Q nobody reads
+        while I.shape[1]:
+            L, N, r2, eps, lam, sp_den, R_die_tim, th, eps_tau, v_start, bt_V, bt_Q, bL_V, bL_Q = F
+            chain, n, tbi, ids, bt_ok, bt_n, bL_ok, bL_n, bL_tbi = I
+            low = v_start <= 0
+            if low.any():
+                if guard:
+                    v_start[low] = DV
+                else:
+                    failed[ids[low]] = True
+                    F, I = finish(F, I, low)
+                    continue
+            # lanes of the same chain in the same state share V and R_fin: look each state up once
+            state = (chain * 64 + n) * 64 + tbi
+            bits = v_start.view(np.int64)
+            order = np.lexsort((bits, state))
+            new_group = np.empty(order.size, bool)
+            new_group[0] = True
+            s_sorted, b_sorted = state[order], bits[order]
+            np.not_equal(s_sorted[1:], s_sorted[:-1], out=new_group[1:])
+            new_group[1:] |= b_sorted[1:] != b_sorted[:-1]
+            first = order[new_group]
+            group = np.empty(order.size, np.int64)
+            group[order] = np.cumsum(new_group) - 1
+            keys = list(zip(state[first].tolist(), bits[first].tolist()))
+            found = [memo_get(key) for key in keys]
+            if None in found:
+                for j in [j for j, f in enumerate(found) if f is None]:
+                    i, k, t, v0 = ids[first[j]], n[first[j]], tbi[first[j]], v_start[first[j]]
+                    found[j] = states[keys[j]] = _volume_and_fin_resistance(
+                        int(k), _H[t], L_list[i], L_air_list[i], float(v0))
+            VR = np.array(found)
+            V, R_fin = VR[group, 0], VR[group, 1]
+            np.subtract(V, five_dv, out=v_start)
+            R_tot = R_die_tim + hs.spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
+            Q = hs.package_power_w(R_tot, N, V)
+            better = (V > 0) & ((bt_ok == 0) | (Q > bt_Q))
+            np.copyto(bt_V, V, where=better)
+            np.copyto(bt_Q, Q, where=better)
+            np.copyto(bt_n, n, where=better)
+            bt_ok |= better
+            n += better * np.where(tbi == 0, 2, 1)
+            ended = ~(better & (n <= N_MAX))
+            # end of the fin loop (§7.6 step 3–4)
+            has = ended & (bt_ok == 1)
+            improved = has & ((bL_ok == 0) | (bt_Q > bL_Q))
+            np.copyto(bL_V, bt_V, where=improved)
+            np.copyto(bL_Q, bt_Q, where=improved)
+            np.copyto(bL_n, bt_n, where=improved)
+            np.copyto(bL_tbi, tbi, where=improved)
+            bL_ok |= improved
+            stop = has & ~improved
+            step = ended & ~stop
+            tbi += step
+            stop |= tbi >= len(_T_B)
+            step &= ~stop
+            if step.any():
+                n[step] = 2
+                bt_ok[step] = 0
+                enter_thickness(F, I, step)
+            if stop.any():
+                F, I = finish(F, I, stop)
 
     out: list[hs.FinDesign | None | hs.WarmStartError] = []
-    for i, (ok, k, t, V1, Q1) in enumerate(zip(bL_ok.tolist(), bL_n.tolist(), bL_tbi.tolist(), bL_V.tolist(),
-                                               bL_Q.tolist())):
+    for i, (ok, k, t, V1, Q1) in enumerate(zip(done_ok.tolist(), done_n.tolist(), done_tbi.tolist(),
+                                               done_V.tolist(), done_Q.tolist())):
         if failed[i]:
             out.append(hs.WarmStartError("heatsink warm start ≤ 0"))
         else:
