@@ -156,7 +156,7 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
             lo, k, step = k + 1, k + step, step * 2
         else:
             break
-    k = None if hi is None else hi - 1                # then bisect [lo, hi], trying hi − 1 first
+    k, down = (None if hi is None else hi - 1), 2    # then bisect [lo, hi], trying hi − 1 and hi − 2 first
     while hi is not None and lo < hi:
         outcome = probe(k)
         if outcome > 0:
@@ -165,7 +165,8 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
             lo = k + 1
         else:
             break
-        k = (lo + hi) // 2
+        down -= 1
+        k = hi - 1 if outcome > 0 and down > 0 else (lo + hi) // 2
     if hi is None or lo < hi:                         # no proof: step by step from the last proven point
         k = lo
         while probe(k) <= 0:
