@@ -139,8 +139,11 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
 
     def probe(k: int) -> int:
         """1: grid[k] fails; -1: it passes with margin (so does all of grid[lo..k]); 0: passes, no proof."""
-        while len(grid) <= k:
-            grid.append(grid[-1] + DV)
+        if k >= len(grid):
+            v = grid[-1]
+            for _ in range(k + 1 - len(grid)):
+                v = v + DV
+                grid.append(v)
         v = grid[k]
         d, f = drop(v, L, D_h, flow_area, K_c, K_e, f_num), fan(v)
         if d > f:

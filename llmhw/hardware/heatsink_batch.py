@@ -15,6 +15,7 @@ base lengths the selections still need (plus a few beyond, as the scan usually g
 from __future__ import annotations
 
 import math
+from itertools import chain as _chain
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -54,7 +55,7 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
     L_list = [ln[0] for ln in lanes]
     L_air_list = [ln[0] * ln[1] if ln[2] else ln[0] for ln in lanes]
     states = hs._CHAIN_STATES
-    memo_get = states.get
+    memo_get, chain_items = states.get, _chain.from_iterable
     chains = hs._CHAIN_IDS
 
     # The unfinished lanes' loop state, one column per lane, compacted as lanes finish. Floats: L, N, the
@@ -115,11 +116,12 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
             keys = list(zip(state[first].tolist(), bits[first].tolist()))
             found = [memo_get(key) for key in keys]
             if None in found:
-                for j in [j for j, f in enumerate(found) if f is None]:
-                    i, k, t, v0 = ids[first[j]], n[first[j]], tbi[first[j]], v_start[first[j]]
-                    found[j] = states[keys[j]] = _volume_and_fin_resistance(
-                        int(k), _H[t], L_list[i], L_air_list[i], float(v0))
-            VR = np.array(found)
+                miss = [j for j, f in enumerate(found) if f is None]
+                at = first[miss]
+                for j, i, k, t, v0 in zip(miss, ids[at].tolist(), n[at].tolist(), tbi[at].tolist(),
+                                          v_start[at].tolist()):
+                    found[j] = states[keys[j]] = _volume_and_fin_resistance(k, _H[t], L_list[i], L_air_list[i], v0)
+            VR = np.fromiter(chain_items(found), float, 2 * len(found)).reshape(-1, 2)
             V, R_fin = VR[group, 0], VR[group, 1]
             np.subtract(V, five_dv, out=v_start)
             R_tot = R_die_tim + hs.spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
