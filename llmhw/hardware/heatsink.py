@@ -107,6 +107,16 @@ _FIRST_PROBE = 5
 
 
 def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
+    """§7.4 A(n, H, L, V_start) (:func:`air_volume_search`), memoized: heat sources with the same packages
+    per lane walk the same (n, H, L, V_start) chain until their searches diverge."""
+    key = (n, H, L, v_start)
+    cached = _AIR_VOLUME_CACHE.get(key)
+    if cached is None:
+        cached = _remember(key, air_volume_search(n, H, L, v_start))
+    return cached
+
+
+def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
     """§7.4 A(n, H, L, V_start): the grid point just below the first one where Δp exceeds the fan.
 
     The grid V_k = V_start + k·ΔV is accumulated by repeated addition as §7.4 walks it, and the answer is the
@@ -116,14 +126,9 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
     Δp − p_fan increases, so a point whose Δp lies CERTAIN_PA below the fan (far more than the rounding
     error) proves every earlier point of that stretch below the fan too. Below FAN_FALLS_FROM the walk is
     step by step; a point that passes without that margin makes the rest of the walk step by step.
-
-    Memoized: heat sources with the same packages per lane walk the same (n, H, L, V_start) chain until
-    their searches diverge.
+    The search gallops up from the 6th point to a failing one, tries the two points just below it, then
+    bisects between the last proven and the first failing point.
     """
-    key = (n, H, L, v_start)
-    cached = _AIR_VOLUME_CACHE.get(key)
-    if cached is not None:
-        return cached
     terms = _CHANNEL_TERMS.get((n, H))
     if terms is None:
         terms = _CHANNEL_TERMS[(n, H)] = channel_terms(n, H)
@@ -132,50 +137,39 @@ def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
     V = v_start
     while V < FAN_FALLS_FROM_M3_PER_S:               # the fan may still rise: step by step
         if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
-            return _remember(key, V - DV)
+            return V - DV
         V = V + DV
-    grid = [V]                 # grid[k]: the k-th point from here, accumulated; every point before grid[lo]
-    lo, hi = 0, None           # passes, grid[hi] fails (Δp > p_fan)
-
-    def probe(k: int) -> int:
-        """1: grid[k] fails; -1: it passes with margin (so does all of grid[lo..k]); 0: passes, no proof."""
+    grid = [V]                 # grid[k]: the k-th point from here, accumulated
+    lo, hi = 0, None           # every point before grid[lo] passes (Δp ≤ p_fan); grid[hi] fails
+    k, step, fails = _FIRST_PROBE, 1, 0
+    while hi is None or lo < hi:
         if k >= len(grid):
-            v = grid[-1]
+            V = grid[-1]
             for _ in range(k + 1 - len(grid)):
-                v = v + DV
-                grid.append(v)
-        v = grid[k]
-        d, f = drop(v, L, D_h, flow_area, K_c, K_e, f_num), fan(v)
+                V = V + DV
+                grid.append(V)
+        V = grid[k]
+        d, f = drop(V, L, D_h, flow_area, K_c, K_e, f_num), fan(V)
         if d > f:
-            return 1
-        return -1 if d < f - CERTAIN_PA and v <= FAN_FALLS_TO_M3_PER_S else 0
-
-    k, step = _FIRST_PROBE, 1                         # gallop up to a failing point
-    while hi is None:
-        outcome = probe(k)
-        if outcome > 0:
-            hi = k
-        elif outcome < 0:
-            lo, k, step = k + 1, k + step, step * 2
-        else:
-            break
-    k, down = (None if hi is None else hi - 1), 2    # then bisect [lo, hi], trying hi − 1 and hi − 2 first
-    while hi is not None and lo < hi:
-        outcome = probe(k)
-        if outcome > 0:
-            hi = k
-        elif outcome < 0:
-            lo = k + 1
-        else:
-            break
-        down -= 1
-        k = hi - 1 if outcome > 0 and down > 0 else (lo + hi) // 2
-    if hi is None or lo < hi:                         # no proof: step by step from the last proven point
-        k = lo
-        while probe(k) <= 0:
-            k += 1
-        hi = k
-    return _remember(key, grid[hi] - DV)
+            hi, fails = k, fails + 1
+            k = hi - 1 if fails <= 2 else (lo + hi) // 2
+        elif d < f - CERTAIN_PA and V <= FAN_FALLS_TO_M3_PER_S:      # proves grid[lo..k] pass
+            lo, fails = k + 1, 3
+            if hi is None:
+                k, step = k + step, step * 2
+            else:
+                k = (lo + hi) // 2
+        else:                                         # no proof: step by step from the last proven point
+            k = lo
+            while True:
+                if k >= len(grid):
+                    grid.append(grid[-1] + DV)
+                V = grid[k]
+                if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
+                    break
+                k += 1
+            lo = hi = k
+    return grid[hi] - DV
 
 
 def _remember(key: tuple[int, float, float, float], V: float) -> float:

@@ -35,7 +35,7 @@ _T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
 
 def _volume_and_fin_resistance(n: int, H: float, L: float, L_air: float, v_start: float) -> tuple[float, float]:
     """V = A(n, H, L_air, V_start) and, if V > 0, R_fin(n, H, L, V) (1.0 otherwise: not used)."""
-    V = hs.air_volume_m3_per_s(n, H, L_air, v_start)
+    V = hs.air_volume_search(n, H, L_air, v_start)
     if V <= 0:
         return V, 1.0
     g = hs.fin_gap_m(n)
