@@ -100,7 +100,7 @@ _FIN_RESISTANCE_CACHE: dict[float, dict[tuple[int, float, float], float]] = {}
 FAN_FALLS_FROM_M3_PER_S = 3e-4
 FAN_FALLS_TO_M3_PER_S = 0.01
 #: A grid point whose Δp is this far below the fan vouches for every point below it (see
-#: :func:`air_volume_m3_per_s`); the rounding error of either side is below 1e-10 Pa (terms ≤ 5e4 Pa).
+#: :func:`air_volume_search`); the rounding error of either side is below 1e-10 Pa (terms ≤ 5e4 Pa).
 CERTAIN_PA = 1e-6
 #: The warm start sits 5 ΔV below the previous answer, so the first failing point is usually the 6th or 7th.
 _FIRST_PROBE = 5

@@ -28,6 +28,8 @@ FIRST_CHUNK = 12
 #: (Q(L) is concave, so the straight line undershoots), at least 4. Each batch costs a few hundred
 #: lockstep steps, each length computed in vain a few hundred air-volume walks: this keeps both few.
 AHEAD_FACTOR, AHEAD_EXTRA, AHEAD_MIN = 1.5, 2, 4
+#: ... and all of them when at most this many are left (a batch costs about as much as ~100 lengths more)
+WHOLE_RANGE = 80
 
 
 _T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
@@ -55,6 +57,8 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
     L_list = [ln[0] for ln in lanes]
     L_air_list = [ln[0] * ln[1] if ln[2] else ln[0] for ln in lanes]
     states = hs._CHAIN_STATES
+    if len(states) > 2_000_000:                       # bounded like the scalar memo tables
+        states.clear()
     memo_get, chain_items = states.get, _chain.from_iterable
     chains = hs._CHAIN_IDS
 
@@ -204,6 +208,8 @@ def prefetch_heatsinks(sources: Iterable[tuple[float, int]], guard: bool) -> Non
                 if len(qs) >= 2 and qs[-1] > qs[0]:
                     steps = (hs.WITHIN_BEST * ref.Q_w - qs[-1]) / ((qs[-1] - qs[0]) / (len(qs) - 1))
                     count = max(AHEAD_MIN, math.ceil(steps * AHEAD_FACTOR) + AHEAD_EXTRA)
+            if len(lengths) - start <= WHOLE_RANGE:
+                count = WHOLE_RANGE
             wanted = ([] if lane else [(hs.L_MAX, False)]) + [(x, True) for x in lengths[start:start + count]]
             for L, lane in wanted:
                 if (L, lane) not in got:
