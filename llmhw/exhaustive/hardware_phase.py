@@ -7,6 +7,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..fidelity import Fidelity
 from ..hardware.chip import build_chip
 from ..hardware.constants import Constants
+from ..hardware.heatsink_batch import prefetch_heatsinks
 from ..hardware.package import build_package
 from ..hardware.server import Server, build_server
 
@@ -45,9 +46,17 @@ def hardware_phase(chips: Sequence[Mapping], packages: Sequence[Mapping], server
     invalid: list[InvalidDesign] = []
     counts = {"chips": 0, "chips_valid": 0, "packages": 0, "packages_valid": 0, "servers": 0, "servers_valid": 0}
     per_chip = len(packages) * len(servers)
+    built = []                                     # (chip, [package per package config]) per chip config
     valid_chips = 0
-    for ci, ccfg in enumerate(chips):
+    for ccfg in chips:
         chip = build_chip(ccfg, k, default_id=valid_chips)
+        valid_chips += chip.valid
+        built.append((chip, [build_package(pcfg, chip, k) for pcfg in packages] if chip.valid else []))
+    # every heatsink of the phase in one batched search (§7; the servers below find them memoized)
+    prefetch_heatsinks({(pkg.heatsource_mm, scfg["packages_per_lane"]) for _, pkgs in built for pkg in pkgs
+                        if pkg.valid for scfg in servers if isinstance(scfg.get("packages_per_lane"), int)},
+                       fidelity.heatsink_warm_start_guard)
+    for ci, (chip, pkgs) in enumerate(built):
         counts["chips"] += 1
         if not chip.valid:
             invalid.append(InvalidDesign("chip", ci, None, None, chip.chip_id, "; ".join(chip.reasons),
@@ -55,10 +64,8 @@ def hardware_phase(chips: Sequence[Mapping], packages: Sequence[Mapping], server
             if progress:
                 progress(per_chip)
             continue
-        valid_chips += 1
         counts["chips_valid"] += 1
-        for pi, pcfg in enumerate(packages):
-            pkg = build_package(pcfg, chip, k)
+        for pi, pkg in enumerate(pkgs):
             counts["packages"] += 1
             if not pkg.valid:
                 invalid.append(InvalidDesign("package", ci, pi, None, chip.chip_id, "; ".join(pkg.reasons),

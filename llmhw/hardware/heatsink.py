@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Callable
 
 # §7.1 constants (SI)
 W_B = 0.06            # m, base width
@@ -86,31 +86,99 @@ def fin_pressure_drop_pa(n: int, H: float, L: float, V: float) -> float:
 
 
 _AIR_VOLUME_CACHE: dict[tuple[int, float, float, float], float] = {}
+_CHANNEL_TERMS: dict[tuple[int, float], tuple[float, float, float, float, float]] = {}   # (n, H) → channel_terms
+#: the batched search's memo (:mod:`llmhw.hardware.heatsink_batch`), on integers: chain (base length, air
+#: length) → id, and (chain state = (id·64 + n)·64 + thickness index, bits of the warm start) → (V, R_fin)
+_CHAIN_IDS: dict[tuple[float, float], int] = {}
+_CHAIN_STATES: dict[tuple[int, int], tuple[float, float]] = {}
 #: base length L → {(n, H, V): R_fin}: heat sources of the same lane length share their fin resistances.
 _FIN_RESISTANCE_CACHE: dict[float, dict[tuple[int, float, float], float]] = {}
 
 
-def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
-    """§7.4 A(n, H, L, V_start): the grid point just below the first one where Δp exceeds the fan.
+#: §7.2's polynomial falls monotonically on [FAN_FALLS_FROM_M3_PER_S, FAN_FALLS_TO_M3_PER_S]: the real roots of
+#: p_fan' are 2.912e-4 and 1.0824e-2 m³/s (tested), and the polynomial's range ends at 0.01 (0 above it, a rise).
+FAN_FALLS_FROM_M3_PER_S = 3e-4
+FAN_FALLS_TO_M3_PER_S = 0.01
+#: A grid point whose Δp is this far below the fan vouches for every point below it (see
+#: :func:`air_volume_search`); the rounding error of either side is below 1e-10 Pa (terms ≤ 5e4 Pa).
+CERTAIN_PA = 1e-6
+#: The warm start sits 5 ΔV below the previous answer, so the first failing point is usually the 6th or 7th.
+_FIRST_PROBE = 5
 
-    Memoized: heat sources with the same packages per lane walk the same (n, H, L, V_start) chain until
-    their searches diverge.
-    """
+
+def air_volume_m3_per_s(n: int, H: float, L: float, v_start: float) -> float:
+    """§7.4 A(n, H, L, V_start) (:func:`air_volume_search`), memoized: heat sources with the same packages
+    per lane walk the same (n, H, L, V_start) chain until their searches diverge."""
     key = (n, H, L, v_start)
     cached = _AIR_VOLUME_CACHE.get(key)
-    if cached is not None:
-        return cached
-    D_h, flow_area, K_c, K_e, f_num = channel_terms(n, H)
+    if cached is None:
+        cached = _remember(key, air_volume_search(n, H, L, v_start))
+    return cached
+
+
+def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
+    """§7.4 A(n, H, L, V_start): the grid point just below the first one where Δp exceeds the fan.
+
+    The grid V_k = V_start + k·ΔV is accumulated by repeated addition as §7.4 walks it, and the answer is the
+    same float as the step-by-step walk's, found with far fewer evaluations of Δp and p_fan: where the fan
+    curve falls (FAN_FALLS_FROM…FAN_FALLS_TO) and Δp rises (it does for every V > 0: with Re ∝ v ∝ V,
+    Δp = (K_c + K_e)·ρv²/2 + (2ρL/(D_h·c)) · √(3.44²·D_h·Re/L + f_num²) · v, both terms increasing),
+    Δp − p_fan increases, so a point whose Δp lies CERTAIN_PA below the fan (far more than the rounding
+    error) proves every earlier point of that stretch below the fan too. Below FAN_FALLS_FROM the walk is
+    step by step; a point that passes without that margin makes the rest of the walk step by step.
+    The search gallops up from the 6th point to a failing one, tries the two points just below it, then
+    bisects between the last proven and the first failing point.
+    """
+    terms = _CHANNEL_TERMS.get((n, H))
+    if terms is None:
+        terms = _CHANNEL_TERMS[(n, H)] = channel_terms(n, H)
+    D_h, flow_area, K_c, K_e, f_num = terms
     drop, fan = channel_pressure_drop_pa, fan_pressure_pa
     V = v_start
-    while not drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
+    while V < FAN_FALLS_FROM_M3_PER_S:               # the fan may still rise: step by step
+        if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
+            return V - DV
         V = V + DV
-    result = V - DV
+    grid = [V]                 # grid[k]: the k-th point from here, accumulated
+    lo, hi = 0, None           # every point before grid[lo] passes (Δp ≤ p_fan); grid[hi] fails
+    k, step, fails = _FIRST_PROBE, 1, 0
+    while hi is None or lo < hi:
+        if k >= len(grid):
+            V = grid[-1]
+            for _ in range(k + 1 - len(grid)):
+                V = V + DV
+                grid.append(V)
+        V = grid[k]
+        d, f = drop(V, L, D_h, flow_area, K_c, K_e, f_num), fan(V)
+        if d > f:
+            hi, fails = k, fails + 1
+            k = hi - 1 if fails <= 2 else (lo + hi) // 2
+        elif d < f - CERTAIN_PA and V <= FAN_FALLS_TO_M3_PER_S:      # proves grid[lo..k] pass
+            lo, fails = k + 1, 3
+            if hi is None:
+                k, step = k + step, step * 2
+            else:
+                k = (lo + hi) // 2
+        else:                                         # no proof: step by step from the last proven point
+            k = lo
+            while True:
+                if k >= len(grid):
+                    grid.append(grid[-1] + DV)
+                V = grid[k]
+                if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
+                    break
+                k += 1
+            lo = hi = k
+    return grid[hi] - DV
+
+
+def _remember(key: tuple[int, float, float, float], V: float) -> float:
     if len(_AIR_VOLUME_CACHE) > 2_000_000:
         _AIR_VOLUME_CACHE.clear()
         _FIN_RESISTANCE_CACHE.clear()
-    _AIR_VOLUME_CACHE[key] = result
-    return result
+        _CHAIN_STATES.clear()
+    _AIR_VOLUME_CACHE[key] = V
+    return V
 
 
 def fin_resistance_k_per_w(n: int, g: float, A_exp: float, A_fin: float, H: float, V: float, mu_L: float,
@@ -160,6 +228,19 @@ def package_power_w(R_tot: float, N: int, V: float) -> float:
     return (T_MAX_C - T_AMB_C) / (R_tot + (N - 1) / (C_P * RHO * V))
 
 
+def _thicknesses() -> list[float]:
+    """§7.6 t_b = Δt, 2Δt, … (accumulated) while t_b < H_tot."""
+    out, t_b = [], DT
+    while t_b < H_TOT:
+        out.append(t_b)
+        t_b = t_b + DT
+    return out
+
+
+THICKNESSES_M = _thicknesses()
+FIN_HEIGHTS_M = [H_TOT - t_b for t_b in THICKNESSES_M]   # H = H_tot − t_b
+
+
 class WarmStartError(ArithmeticError):
     """§16.2 #10: the reference's warm start became ≤ 0 (it crashes there)."""
 
@@ -191,11 +272,9 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
     gaps = [0.0, 0.0] + [fin_gap_m(k) for k in range(2, N_MAX + 1)]
     exposed = [0.0, 0.0] + [(k - 1) * gaps[k] * L for k in range(2, N_MAX + 1)]
     mu_L = MU * L
-    t_b = DT
-    while t_b < H_TOT:
+    for t_b, H in zip(THICKNESSES_M, FIN_HEIGHTS_M):
         n = 2
         best_t = None
-        H = H_TOT - t_b
         A_fin = 2 * H * L
         tau = t_b / r2
         th = tanh(lam * tau)
@@ -226,7 +305,6 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
                 best_L = best_t
             else:
                 break
-        t_b = t_b + DT
         fin_step = 1
     return None if best_L is None else FinDesign(*best_L)
 
@@ -248,13 +326,50 @@ def _price(conductivity: float) -> float:
     return {200.0: PRICE_AL_USD_PER_M3, 400.0: PRICE_CU_USD_PER_M3}.get(conductivity, 0.0)
 
 
-@lru_cache(maxsize=None)
+#: (heat-source side mm, packages per lane, guard) → its heatsink: filled by :func:`design_heatsink` one at a
+#: time and by :func:`llmhw.hardware.heatsink_batch.prefetch_heatsinks` for a whole hardware phase at once.
+_HEATSINKS: dict[tuple[float, int, bool], Heatsink] = {}
+
+
+def clear_caches() -> None:
+    """Forget every memoized heatsink, air volume and fin resistance (benchmarks start cold)."""
+    _HEATSINKS.clear()
+    _AIR_VOLUME_CACHE.clear()
+    _FIN_RESISTANCE_CACHE.clear()
+    _CHANNEL_TERMS.clear()
+    _CHAIN_IDS.clear()
+    _CHAIN_STATES.clear()
+
+
 def design_heatsink(heatsource_mm: float, packages_per_lane: int, guard: bool = True) -> Heatsink:
     """§7.7 heatsink selection for a square heat source of side ``heatsource_mm`` (memoized).
 
     ``guard`` is the corrected-mode fix of §16.2 #10 (warm start kept > 0); without it a warm start
     ≤ 0 makes the heatsink invalid, where the reference would crash.
     """
+    key = (heatsource_mm, packages_per_lane, guard)
+    hs = _HEATSINKS.get(key)
+    if hs is None:
+        side = heatsource_mm * 1e-3
+        hs = _HEATSINKS[key] = select_heatsink(
+            heatsource_mm, packages_per_lane,
+            lambda L, lane: best_fin_design(L, packages_per_lane, lane, side, side, guard))
+    return hs
+
+
+def lane_lengths(heatsource_mm: float, packages_per_lane: int) -> list[float]:
+    """§7.7 step 3–4: the base lengths L = ⌈l/ΔL⌉·ΔL, L + ΔL, … (accumulated) while L ≤ L_max / N."""
+    L = math.ceil(heatsource_mm * 1e-3 / DL) * DL
+    out = []
+    while L <= L_MAX / packages_per_lane:
+        out.append(L)
+        L = L + DL
+    return out
+
+
+def select_heatsink(heatsource_mm: float, packages_per_lane: int,
+                    best: Callable[[float, bool], FinDesign | None]) -> Heatsink:
+    """§7.7 with ``best(L, lane)`` = BEST(L, N, lane) of this heat source (it may raise WarmStartError)."""
     N = packages_per_lane
     l = heatsource_mm * 1e-3
     w = heatsource_mm * 1e-3
@@ -263,19 +378,17 @@ def design_heatsink(heatsource_mm: float, packages_per_lane: int, guard: bool = 
         return Heatsink(False, 0.0, inf, f"heat source {heatsource_mm:.4g} mm wider than the 60 mm heatsink",
                         violation_mm=heatsource_mm - W_B * 1e3)
     try:
-        ref = best_fin_design(L_MAX, N, False, l, w, guard)
+        ref = best(L_MAX, False)
         if ref is None:
             return Heatsink(False, 0.0, inf, "no fin design cools the reference lane", violation_mm=1.0)
-        L = math.ceil(l / DL) * DL
         chosen = None
-        while L <= L_MAX / N:
-            c = best_fin_design(L, N, True, l, w, guard)
+        for L in lane_lengths(heatsource_mm, N):
+            c = best(L, True)
             if c is not None and (chosen is None or c.Q_w > chosen.Q_w):
                 if chosen is None or c.Q_w <= WITHIN_BEST * ref.Q_w:
                     chosen = c
                 else:
                     break
-            L = L + DL
     except WarmStartError as exc:
         return Heatsink(False, 0.0, inf, str(exc), violation_mm=1.0)
     if chosen is None:

@@ -16,14 +16,52 @@ def test_inline_thermal_resistance_matches_plain_equations(n, t_b, L, V, side_mm
     assert plain_q > 0
 
 
+def _plain_air_volume(n, H, L, v_start):
+    """§7.4 as written: step V by ΔV (accumulated) until Δp > p_fan, return V − ΔV."""
+    V = v_start
+    while hs.fin_pressure_drop_pa(n, H, L, V) <= hs.fan_pressure_pa(V):
+        V = V + hs.DV
+    return V - hs.DV
+
+
 def test_air_volume_equals_plain_pressure_balance():
-    """The hoisted A(n, H, L, V0) loop equals stepping §7.3 Δp against §7.2 p_fan."""
+    """The jump search A(n, H, L, V0) returns the same float as stepping §7.3 Δp against §7.2 p_fan."""
     for n, H, L in [(2, 34e-3, 0.45), (20, 30e-3, 0.11), (40, 31e-3, 0.055)]:
         hs._AIR_VOLUME_CACHE.clear()
-        V = hs.DV
-        while hs.fin_pressure_drop_pa(n, H, L, V) <= hs.fan_pressure_pa(V):
-            V = V + hs.DV
-        assert hs.air_volume_m3_per_s(n, H, L, hs.DV) == V - hs.DV
+        assert hs.air_volume_m3_per_s(n, H, L, hs.DV) == _plain_air_volume(n, H, L, hs.DV)
+
+
+def test_air_volume_jump_search_equals_walk_over_many_chains():
+    """Cold and warm starts, starts below and across the fan's turning point (2.9e-4), starts near and past
+    0.01 (where p_fan drops to 0), crossings at the first point, short and very long channels."""
+    import random
+    rng = random.Random(7)
+    starts = [hs.DV, 2.5e-4, 2.9e-4, 2.9124e-4, 3e-4, 3.1e-4, 0.0099, 0.00999, 0.01, 0.0101, 0.02]
+    cases = []
+    for _ in range(500):
+        n = rng.randint(2, hs.N_MAX)
+        H = hs.H_TOT - rng.randint(1, 34) * hs.DT
+        L = rng.choice([rng.uniform(1e-3, 0.45), rng.uniform(0.45, 3.0), rng.uniform(1e-4, 1e-3)])
+        v0 = rng.choice(starts + [rng.uniform(1e-6, 0.0105)] * 4)
+        cases.append((n, H, L, v0))
+    for n, H, L, v0 in cases:
+        hs._AIR_VOLUME_CACHE.clear()
+        assert hs.air_volume_m3_per_s(n, H, L, v0) == _plain_air_volume(n, H, L, v0), (n, H, L, v0)
+        for k in (1, 5, 6, 9):                   # warm starts a few steps below the answer (§7.6)
+            warm = _plain_air_volume(n, H, L, v0) - k * hs.DV
+            if warm > 0:
+                hs._AIR_VOLUME_CACHE.clear()
+                assert hs.air_volume_m3_per_s(n, H, L, warm) == _plain_air_volume(n, H, L, warm)
+
+
+def test_fan_curve_falls_where_the_jump_search_relies_on_it():
+    """p_fan'(V) = 5·1.49e14·V⁴ − 4·4.099e12·V³ + 3·3.833e10·V² − 2·1.375e8·V + 70736.364 < 0 on
+    [FAN_FALLS_FROM, FAN_FALLS_TO]; it is +70736 at V = 0, so the fan rises first."""
+    import numpy as np
+    V = np.linspace(hs.FAN_FALLS_FROM_M3_PER_S, hs.FAN_FALLS_TO_M3_PER_S, 200_001)
+    slope = 5 * 1.49e14 * V ** 4 - 4 * 4.099e12 * V ** 3 + 3 * 3.833e10 * V ** 2 - 2 * 1.375e8 * V + 70736.364
+    assert slope.max() < 0
+    assert 70736.364 > 0 and hs.fan_pressure_pa(2e-4) > hs.fan_pressure_pa(1e-4)
 
 
 def test_best_fin_design_matches_unoptimised_search():
@@ -68,3 +106,47 @@ def test_too_wide_heat_source_is_invalid_with_amount():
 def test_lane_too_long_is_invalid():
     h = hs.design_heatsink(50.0, 10)  # 10 × 50 mm > 450 mm
     assert not h.valid and h.violation_mm > 0
+
+
+def _scalar_heatsinks(sources, guard):
+    hs.clear_caches()
+    return {s: hs.design_heatsink(s[0], s[1], guard) for s in sources}
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_batched_heatsinks_equal_the_scalar_selection(guard):
+    """prefetch_heatsinks (BEST searches in lockstep, speculative base lengths) gives every heat source the
+    same Heatsink, float for float, as design_heatsink one at a time: small and large sources, 1–4 packages
+    per lane (4: the scan runs to L_max / N, several batches), a source too wide, a lane too long."""
+    from llmhw.hardware import heatsink_batch
+    sources = [(48.82916143173367, 2), (40.0, 4), (41.0, 4), (59.0, 1), (65.0, 1), (50.0, 10), (3.0, 2), (1.0, 1)]
+    expected = _scalar_heatsinks(sources, guard)
+    hs.clear_caches()
+    heatsink_batch.prefetch_heatsinks(sources, guard)
+    got = {s: hs._HEATSINKS[(s[0], s[1], guard)] for s in sources}
+    assert got == expected
+    hs.clear_caches()
+
+
+def test_batched_best_fin_designs_equal_the_scalar_search():
+    """best_fin_designs on many lanes at once (lanes sharing a chain, reference and lane searches mixed)
+    equals best_fin_design lane by lane; a lane of 10⁶ packages (450 km of air path) drives the warm start
+    ≤ 0: WarmStartError without the guard, as the scalar search raises, and the same result with it."""
+    from llmhw.hardware import heatsink_batch
+    lanes = [(L, N, lane, side * 1e-3, side * 1e-3) for side in (48.82916143173367, 20.0, 5.0)
+             for N in (1, 4) for lane in (True, False) for L in (0.05, 0.051, 0.11, 0.45)]
+    lanes.append((0.45, 10 ** 6, True, 0.01, 0.01))
+    for guard in (True, False):
+        hs.clear_caches()
+        scalar = []
+        for ln in lanes:
+            try:
+                scalar.append(hs.best_fin_design(*ln, guard))
+            except hs.WarmStartError as exc:
+                scalar.append(("error", str(exc)))
+        hs.clear_caches()
+        batched = [("error", str(r)) if isinstance(r, hs.WarmStartError) else r
+                   for r in heatsink_batch.best_fin_designs(lanes, guard)]
+        assert batched == scalar
+        assert isinstance(scalar[-1], tuple) == (not guard)
+    hs.clear_caches()
