@@ -83,13 +83,48 @@ def write_hardware_tables(out_dir: Path, stem: str, phase: HardwarePhase, column
 def write_optima_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     """The optima table: plain CSV, floats in shortest round-trip form.
 
-    The cells go to :mod:`csv` unconverted: its writer already prints a float with ``repr`` and anything
-    else with ``str``, which is :func:`fmt` (the rows hold no ``None``, which it would print empty).
+    The text is what :mod:`csv` writes for these cells (``repr`` for a float, ``str`` for anything else,
+    nothing for None, ``\\r\\n`` line ends), formed a column at a time: each distinct float is printed once
+    (:func:`float_texts`; an optima table repeats most of its values). A cell :mod:`csv` would quote (a
+    string with a comma, quote or line break) sends the whole table through :mod:`csv` instead.
     """
+    columns = list(zip(*map(itemgetter(*OPTIMA_COLUMNS), rows))) if rows else [()] * len(OPTIMA_COLUMNS)
+    texts = [column_texts(values) for values in columns]
+    if any(t is None for t in texts):
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(OPTIMA_COLUMNS)
+            w.writerows(map(itemgetter(*OPTIMA_COLUMNS), rows))
+        return
+    lines = [",".join(OPTIMA_COLUMNS), *map(",".join, zip(*texts)), ""]
     with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(OPTIMA_COLUMNS)
-        w.writerows(map(itemgetter(*OPTIMA_COLUMNS), rows))
+        f.write("\r\n".join(lines))
+
+
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+
+
+def column_texts(values: Sequence[Any]) -> list[str] | None:
+    """The cells of one column as :mod:`csv` prints them; None if one would need quoting."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return float_texts(values)
+    if kinds <= {int}:
+        return list(map(str, values))
+    texts = ["" if v is None else repr(v) if isinstance(v, float) else str(v) for v in values]
+    if str in kinds and any(c in t for t in set(texts) for c in _CSV_SPECIAL):
+        return None
+    return texts
+
+
+def float_texts(values: Sequence[float]) -> list[str]:
+    """``repr`` of each float, each distinct value (by bit pattern: -0.0 is not 0.0) printed once."""
+    import numpy as np          # not at module level: ``--hardware-only`` does not import numpy
+
+    bits = np.asarray(values, dtype=np.float64).view(np.int64)
+    distinct, index = np.unique(bits, return_inverse=True)
+    texts = np.asarray(list(map(repr, distinct.view(np.float64).tolist())), dtype=object)
+    return texts[index].tolist()
 
 
 def write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path | None:

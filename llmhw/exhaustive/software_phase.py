@@ -14,7 +14,7 @@ from llmhw.hardware.server import Server
 from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
-from llmhw.perf.optima import GOALS, Optimum, sweep_system
+from llmhw.perf.optima import GOALS, Optimum, sweep_system_scalar, sweep_systems
 from llmhw.perf.point import PerfResult, evaluate_point
 
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
@@ -38,14 +38,18 @@ def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]
     systems with insufficient memory are dropped. ``system_index`` counts every configuration."""
     if model is not None and not isinstance(model, Model):
         model = Model.from_dict(model)
-    out = []
+    valid = []
     for si, server in enumerate(servers):
         for ci, cfg in enumerate(system_cfgs):
             system = build_system(server, cfg, model, constants)
-            if not system.valid:
-                continue
-            out.append(SystemSweep(si, ci, system, sweep_system(system, fidelity, vectorized)))
-    return out
+            if system.valid:
+                valid.append((si, ci, system))
+    systems = [system for _, _, system in valid]
+    if vectorized:
+        optima = sweep_systems(systems, fidelity)
+    else:
+        optima = [sweep_system_scalar(system, fidelity) for system in systems]
+    return [SystemSweep(si, ci, system, o) for (si, ci, system), o in zip(valid, optima)]
 
 
 # ---- tables -----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ is the plain loop over :func:`~llmhw.perf.point.evaluate_point` it must agree wi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from llmhw.fidelity import Fidelity
 from llmhw.workload.mapping import MappingPoint, mappings_for_batch
 from llmhw.workload.system import System
 
-from .grid import Grid, evaluate_grid
+from .grid import Grid, GridBatch, grid_batches
 from .point import PerfResult, evaluate_point
 
 #: §12.3 goals of the optima, with the PerfResult field each minimises.
@@ -24,9 +24,11 @@ GOALS: dict[str, str] = {
     "generate_lat": "decode_latency_s",
     "generate_tco": "decode_tco_per_token_usd",
 }
-@dataclass(frozen=True)
-class Optimum:
-    """The best mapping of one batch for one goal and the metrics written to the optima table."""
+
+
+class Optimum(NamedTuple):
+    """The best mapping of one batch for one goal and the metrics written to the optima table (a named tuple:
+    immutable and cheap to build, one per system × goal × batch of an exhaustive run)."""
 
     goal: str
     batch: int
@@ -101,30 +103,61 @@ _OPTIMUM_FIELDS = ("prefill_latency_s", "decode_latency_s", "prefill_throughput_
                    "prefill_power_w", "decode_power_w", "prefill_tco_per_token_usd", "decode_tco_per_token_usd")
 
 
-def sweep_system_vector(system: System, fidelity: Fidelity) -> dict:
+def sweep_system_vector(system: System, fidelity: Fidelity) -> dict[str, dict[int, Optimum]]:
     """§12.3 optima from :func:`evaluate_grid` (falls back to the single-point loop if the grid is None)."""
-    grid = evaluate_grid(system, fidelity)
+    return sweep_systems((system,), fidelity)[0]
+
+
+def sweep_systems(systems: Sequence[System], fidelity: Fidelity) -> list[dict[str, dict[int, Optimum]]]:
+    """:func:`sweep_system_vector` of each system; the systems of one size group are evaluated together
+    (:func:`~llmhw.perf.grid.grid_batches`) and their optima selected in one pass."""
+    out: list = [None] * len(systems)
+    for batch in grid_batches(systems, fidelity):
+        for i, optima in zip(batch.members, _batch_optima(batch, systems, fidelity)):
+            out[i] = optima
+    return out
+
+
+def _batch_optima(batch: GridBatch, systems: Sequence[System], fidelity: Fidelity) -> list[dict]:
+    """The optima of each member of ``batch`` (the single-point loop where its grid is None or has a NaN)."""
+    grid = batch.grid
     if grid is None:
-        return sweep_system_scalar(system, fidelity)
-    optima: dict[str, dict[int, Optimum]] = {g: {} for g in GOALS}
+        return [sweep_system_scalar(systems[i], fidelity) for i in batch.members]
     if not grid.segments:
-        return optima
+        return [{g: {} for g in GOALS} for _ in batch.members]
     best = select_optima(grid)
     if best is None:
-        return sweep_system_scalar(system, fidelity)
+        if len(batch.members) == 1:
+            return [sweep_system_scalar(systems[batch.members[0]], fidelity)]
+        return [sweep_system_vector(systems[i], fidelity) for i in batch.members]     # find the NaN's system
     flat = best.reshape(-1)
     values = np.stack([getattr(grid, f)[flat] for f in _OPTIMUM_FIELDS], axis=1).tolist()
-    cand = grid.cand[flat].tolist()
-    mb = grid.micro_batch[flat].tolist()
-    pmb = grid.prefill_micro_batch[flat].tolist()
+    mappings = _mappings(grid, flat)
+    segments = grid.segments
+    nseg = len(segments)
+    out = []
+    for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:]):
+        optima: dict[str, dict[int, Optimum]] = {}
+        for g, goal in enumerate(GOALS):
+            per_batch = optima[goal] = {}
+            for s in range(s0, s1):
+                j = g * nseg + s
+                B = segments[s][0]
+                per_batch[B] = Optimum(goal, B, mappings[j], *values[j])
+        out.append(optima)
+    return out
+
+
+def _mappings(grid: Grid, index: np.ndarray) -> list[MappingPoint]:
+    """The mapping of each combo of ``index`` (one object per distinct combo: goals often share one)."""
     cands = grid.candidates
-    nseg = len(grid.segments)
-    j = 0
-    for goal in GOALS:
-        out = optima[goal]
-        for B, _, _ in grid.segments:
-            c = cands[cand[j]]
-            out[B] = Optimum(goal, B, MappingPoint(c.t, c.p, mb[j], pmb[j]), *values[j])
-            j += 1
-    assert j == 4 * nseg
-    return optima
+    made: dict[int, MappingPoint] = {}
+    out = []
+    for i, k, mb, pmb in zip(index.tolist(), grid.cand[index].tolist(), grid.micro_batch[index].tolist(),
+                             grid.prefill_micro_batch[index].tolist()):
+        m = made.get(i)
+        if m is None:
+            c = cands[k]
+            m = made[i] = MappingPoint(c.t, c.p, mb, pmb)
+        out.append(m)
+    return out
