@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .hardware_phase import HardwarePhase
 from .hardware_table import hardware_row
@@ -80,21 +79,21 @@ def write_hardware_tables(out_dir: Path, stem: str, phase: HardwarePhase, column
     return [hw_csv, invalid_csv]
 
 
-def write_optima_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """The optima table: plain CSV, floats in shortest round-trip form.
+def write_optima_csv(path: Path, table: Mapping[str, Sequence[Any]]) -> None:
+    """The optima table (columns in :data:`OPTIMA_COLUMNS` order): plain CSV, floats in shortest round-trip form.
 
     The text is what :mod:`csv` writes for these cells (``repr`` for a float, ``str`` for anything else,
     nothing for None, ``\\r\\n`` line ends), formed a column at a time: each distinct float is printed once
     (:func:`float_texts`; an optima table repeats most of its values). A cell :mod:`csv` would quote (a
     string with a comma, quote or line break) sends the whole table through :mod:`csv` instead.
     """
-    columns = list(zip(*map(itemgetter(*OPTIMA_COLUMNS), rows))) if rows else [()] * len(OPTIMA_COLUMNS)
+    columns = [table[name] for name in OPTIMA_COLUMNS]
     texts = [column_texts(values) for values in columns]
     if any(t is None for t in texts):
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(OPTIMA_COLUMNS)
-            w.writerows(map(itemgetter(*OPTIMA_COLUMNS), rows))
+            w.writerows(zip(*columns))
         return
     lines = [",".join(OPTIMA_COLUMNS), *map(",".join, zip(*texts)), ""]
     with open(path, "w", newline="") as f:
@@ -127,17 +126,20 @@ def float_texts(values: Sequence[float]) -> list[str]:
     return texts[index].tolist()
 
 
-def write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path | None:
-    """A Parquet copy of a table when pyarrow is installed (optional dependency); None otherwise."""
+def write_parquet(path: Path, table: Sequence[dict[str, Any]] | Mapping[str, Sequence[Any]],
+                  columns: Sequence[str]) -> Path | None:
+    """A Parquet copy of a table (rows as dicts, or columns) when pyarrow is installed (optional dependency);
+    None otherwise."""
     if importlib.util.find_spec("pyarrow") is None:
         return None
     import pandas as pd
-    pd.DataFrame(list(rows), columns=list(columns)).to_parquet(path, index=False)
+    data = table if isinstance(table, Mapping) else list(table)
+    pd.DataFrame(data, columns=list(columns)).to_parquet(path, index=False)
     return path
 
 
 def write_software_tables(out_dir: Path, name: str, perf_rows: Sequence[dict[str, Any]],
-                          optima: Sequence[dict[str, Any]]) -> list[Path]:
+                          optima: Mapping[str, Sequence[Any]]) -> list[Path]:
     """``<name>.csv`` (§15.2 performance table), ``<name>_optima.csv`` and their Parquet copies (pyarrow)."""
     perf_csv = out_dir / f"{name}.csv"
     write_reference_csv(perf_csv, PERFORMANCE_COLUMNS, ([r[c] for c in PERFORMANCE_COLUMNS] for r in perf_rows),

@@ -118,6 +118,9 @@ def _int_bound_ok(system: System, geoms: StageGeometry, max_mu: int, fidelity: F
     if isinstance(W, int):
         big = max(big, W * P * max_mu)
     big = max(big, L * 9 * d * P * max_mu * b, L * 2 * d * P * P * max_mu * b, max_mu * P * 2 * system.max_batch)
+    flops = m.prefill_flops(P, fidelity.glu_in_flops)        # × B in the §13.6 utilisation
+    if isinstance(flops, int):
+        big = max(big, flops * system.max_batch)
     return big < INT64_LIMIT
 
 
@@ -271,17 +274,23 @@ def evaluate_grids(systems: Sequence[System], fidelity: Fidelity) -> list[Grid |
 # ---- several systems in one set of numpy calls -----------------------------------------------------------
 
 #: System fields set by the system size alone (num_servers and the totals derived from it, §11.2). They
-#: enter the per-combo equations (§13.6 stages, §13.9 cost); the micro-batch rows of systems that differ
-#: only in these fields differ only through their stage geometry (their links, §13.1), which is per layout.
+#: enter the per-combo equations (§13.6 stages, §13.9 cost) only: the micro-batch rows of systems that
+#: differ only in these fields differ only through their stage geometry (their links, §13.1), per layout.
 SIZE_FIELDS = ("num_servers", "total_mem_bytes", "kv_cache_ratio", "max_ctx_len_batch_1", "max_tco_usd",
                "num_packages", "num_chips", "perf_flops", "tdp_w", "core_tdp_w", "other_tdp_w")
+#: The eval lengths P, G (§11.1). Every equation of a model without the docs/models.md §M1 keys takes them as
+#: numbers or arrays alike, so such systems that differ in them are grouped too (each row and combo gets
+#: its system's P and G); a model with §M1 keys groups only systems of equal P and G.
+EVAL_FIELDS = ("prefill_len", "decode_len")
 _KEY_FIELDS = tuple(f.name for f in fields(System) if f.name not in SIZE_FIELDS + ("violations", "reasons"))
+_EVAL_KEYS = tuple(i for i, name in enumerate(_KEY_FIELDS) if name in EVAL_FIELDS)
 
 
 def size_groups(systems: Sequence[System]) -> list[list[int]]:
-    """Indices of ``systems`` grouped (in order of first appearance) by every field but :data:`SIZE_FIELDS`
-    and the violation records. Fields are compared by ``repr`` (which tells every float apart; equal values
-    of different types only split a group), memoized per object for the server, model and constants."""
+    """Indices of ``systems`` grouped (in order of first appearance) by every field but :data:`SIZE_FIELDS`,
+    :data:`EVAL_FIELDS` (unless the model has §M1 keys) and the violation records. Fields are compared by
+    ``repr`` (which tells every float apart; equal values of different types only split a group), memoized
+    per object for the server, model and constants."""
     reprs: dict[int, str] = {}
 
     def key_of(value) -> str:
@@ -292,7 +301,11 @@ def size_groups(systems: Sequence[System]) -> list[list[int]]:
 
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(systems):
-        groups.setdefault(tuple(key_of(getattr(s, n)) for n in _KEY_FIELDS), []).append(i)
+        key = [key_of(getattr(s, n)) for n in _KEY_FIELDS]
+        if not s.model.is_modern:
+            for k in _EVAL_KEYS:
+                key[k] = ""
+        groups.setdefault(tuple(key), []).append(i)
     return list(groups.values())
 
 
@@ -349,13 +362,15 @@ def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> list[GridBatc
     return out
 
 
-def _sized(system: System, members: Sequence[System], counts: Sequence[int]) -> System:
-    """``system`` with each :data:`SIZE_FIELDS` value an array: member k's value repeated ``counts[k]`` times
-    (the system itself when there is one member)."""
-    if len(members) == 1:
-        return system
-    return replace(system, **{name: np.repeat(np.asarray([getattr(m, name) for m in members]), counts)
-                              for name in SIZE_FIELDS})
+def _per_member(system: System, members: Sequence[System], counts: Sequence[int], names: Sequence[str]) -> System:
+    """``system`` with each field of ``names`` whose value differs among ``members`` made an array: member k's
+    value repeated ``counts[k]`` times (fields equal in every member keep the number)."""
+    varying = {}
+    for name in names:
+        values = [getattr(m, name) for m in members]
+        if any(v != values[0] or type(v) is not type(values[0]) for v in values):
+            varying[name] = np.repeat(np.asarray(values), counts)
+    return replace(system, **varying) if varying else system
 
 
 def _evaluate_parts(parts, fidelity: Fidelity) -> tuple[Grid, tuple[tuple[int, int, int], ...]] | None:
@@ -367,7 +382,6 @@ def _evaluate_parts(parts, fidelity: Fidelity) -> tuple[Grid, tuple[tuple[int, i
         _, _, cands, (cand, B, mb, pmb, segs, rows) = parts[0]
         values = layout_values(system, [(c.t, c.p, c.e) for c in cands], fidelity)
         bounds = ((0, 0, 0), (len(cands), len(cand), len(segs)))
-        p_counts = g_counts = (len(rows[0]),)
     else:
         cands, values, bounds = [], [], [(0, 0, 0)]
         cols: list[list[np.ndarray]] = [[] for _ in range(10)]
@@ -387,28 +401,28 @@ def _evaluate_parts(parts, fidelity: Fidelity) -> tuple[Grid, tuple[tuple[int, i
         cand, B, mb, pmb, *rows = (np.concatenate(col) for col in cols)
         if all(r[3] is r[0] and r[4] is r[1] for *_, (*_, r) in parts):
             rows[3], rows[4] = rows[0], rows[1]          # the same (layout, μ) rows in prefill and decode
-        p_counts = [len(part[3][5][0]) for part in parts]
-        g_counts = [len(part[3][5][3]) for part in parts]
     geoms = stack_geometry(values)
     max_mu = int(max(int(mb.max()), int(pmb.max()), 1))
-    if not _int_bound_ok(system, geoms, max_mu, fidelity):
+    if not all(_int_bound_ok(m, geoms, max_mu, fidelity) for m in members):
         return None
     p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows
     t_int = None
-    if geoms.t.dtype != np.int64 and not _float_t_exact(system, geoms, max_mu):
+    if geoms.t.dtype != np.int64 and not all(_float_t_exact(m, geoms, max_mu) for m in members):
         t_int = np.asarray([c.t if isinstance(c.t, (int, np.integer)) else 0 for c in cands], dtype=np.int64)
+    # a micro-batch row sees its member's P and G; a combo its member's P, G and size (SIZE_FIELDS)
+    row_counts = [len(part[3][5][0]) for part in parts]
     geom = geoms.take(p_cand)
     rows_t = None if t_int is None else t_int[p_cand]
-    sized = _sized(system, members, p_counts)
-    total, stage, energy = micro_batch_rows(sized, geom, rows_t, p_mu, True, fidelity).take(p_idx)
-    combo_counts = [b[1] - a[1] for a, b in zip(bounds, bounds[1:])]
-    combos = _sized(system, members, combo_counts)
+    rows_system = _per_member(system, members, row_counts, EVAL_FIELDS)
+    total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, p_mu, True, fidelity).take(p_idx)
+    combos = _per_member(system, members, [b[1] - a[1] for a, b in zip(bounds, bounds[1:])],
+                         SIZE_FIELDS + EVAL_FIELDS)
     pre = prefill_stage(combos, total, stage, energy, B, pmb, fidelity)
     if g_cand is not p_cand:
         geom = geoms.take(g_cand)
         rows_t = None if t_int is None else t_int[g_cand]
-        sized = _sized(system, members, g_counts)
-    total, stage, energy = micro_batch_rows(sized, geom, rows_t, g_mu, False, fidelity).take(g_idx)
+        rows_system = _per_member(system, members, [len(part[3][5][3]) for part in parts], EVAL_FIELDS)
+    total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
     gen = decode_stage(combos, total, stage, energy, B, mb, fidelity)
     cost = token_cost(combos, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
                       gen.power_w, fidelity)

@@ -24,6 +24,10 @@ def _rows(rng, n):
     return rows
 
 
+def _table(rows):
+    return {c: [r[c] for r in rows] for c in OPTIMA_COLUMNS}
+
+
 def _csv_module_text(tmp_path, rows):
     path = tmp_path / "expected.csv"
     with open(path, "w", newline="") as f:
@@ -37,7 +41,7 @@ def test_optima_csv_is_the_csv_module_text(tmp_path):
     rng = random.Random(3)
     for n in (0, 1, 500):
         rows = _rows(rng, n)
-        write_optima_csv(tmp_path / "got.csv", rows)
+        write_optima_csv(tmp_path / "got.csv", _table(rows))
         assert (tmp_path / "got.csv").read_bytes() == _csv_module_text(tmp_path, rows)
 
 
@@ -46,7 +50,7 @@ def test_cells_needing_quotes_or_empty_cells_match_the_csv_module(tmp_path):
     rows[3]["opt_goal"] = 'a,"b"'
     rows[5]["prefill_sec"] = None
     for variant in (rows, rows[4:]):
-        write_optima_csv(tmp_path / "got.csv", variant)
+        write_optima_csv(tmp_path / "got.csv", _table(variant))
         assert (tmp_path / "got.csv").read_bytes() == _csv_module_text(tmp_path, variant)
 
 

@@ -18,8 +18,9 @@ ARRAYS = [name for name in Grid.__dataclass_fields__ if name not in ("candidates
 
 
 def _size_family(rng, compat: str, max_batch: int):
-    """Valid systems of one server, model and configuration that differ only in their size: num_servers
-    1 … 32 and the §11.2 kv_cache_ratio sizing (several p > num_servers layouts: float t among int t)."""
+    """Valid systems of one server, model and configuration that differ only in their size (num_servers
+    1 … 32 and the §11.2 kv_cache_ratio sizing: several p > num_servers layouts, float t among int t) and
+    in their eval lengths."""
     while True:
         srvs = project_servers(rng.choice(PROJECT_HW), compat)
         server = srvs[rng.randrange(len(srvs))]
@@ -27,12 +28,14 @@ def _size_family(rng, compat: str, max_batch: int):
         cfg = {"allreduce_algo": rng.choice(ALGOS), "energy_model": rng.random() < 0.7, "max_batch": max_batch,
                "compute_perf_efficiency": rng.choice((1.0, 0.7)), "io_bandwidth_efficiency": rng.choice((1.0, 0.9)),
                "eval_len": rng.choice(([256, 64], [200, 57], [64, 256], [20, 8]))}
+        lengths = [cfg["eval_len"], rng.choice(([2048, 129], [1, 1], [64, 256]))]
         if rng.random() < 0.3:
             cfg["default_mapping"] = {"t": rng.choice((1, 4, 16)), "p": rng.choice((1, 2, 4)),
                                       "micro_batch": rng.choice((0, 1, 2)), "prefill_micro_batch": rng.choice((0, 1))}
         if compat == "corrected" and rng.random() < 0.4:
             cfg["stack"] = {"preset": rng.choice(("gpu_pytorch", "asic"))}
-        sizes = [dict(cfg, num_servers=n) for n in (1, 2, 3, 4, 8, 16, 32)] + [dict(cfg, kv_cache_ratio=0.3)]
+        sizes = [dict(cfg, num_servers=n, eval_len=rng.choice(lengths)) for n in (1, 2, 3, 4, 8, 16, 32)]
+        sizes.append(dict(cfg, kv_cache_ratio=0.3))
         systems = [s for s in (build_system(server, c, model, project_constants()) for c in sizes) if s.valid]
         if len(systems) >= 3:
             return systems
@@ -75,15 +78,16 @@ def test_size_group_optima_equal_the_single_point_loop(fidelity):
             assert optima == sweep_systems([system], fidelity)[0]
 
 
-def test_systems_differing_beyond_their_size_are_not_grouped():
+def test_systems_differing_beyond_size_and_lengths_are_not_grouped():
     rng = random.Random(5)
     a, b, *_ = _size_family(rng, "reference", 4)
-    c = build_system(a.server, {"num_servers": a.num_servers, "eval_len": [a.prefill_len + 1, a.decode_len],
-                                "max_batch": 4, "allreduce_algo": a.allreduce_algo,
-                                "energy_model": a.energy_model, "compute_perf_efficiency": a.compute_perf_efficiency,
-                                "io_bandwidth_efficiency": a.io_bandwidth_efficiency,
-                                "default_mapping": a.default_mapping}, a.model, a.constants)
-    assert size_groups([a, c, b]) == [[0, 2], [1]]
+    cfg = {"num_servers": a.num_servers, "eval_len": [a.prefill_len, a.decode_len], "max_batch": 4,
+           "allreduce_algo": a.allreduce_algo, "energy_model": a.energy_model,
+           "compute_perf_efficiency": a.compute_perf_efficiency, "io_bandwidth_efficiency": a.io_bandwidth_efficiency,
+           "default_mapping": a.default_mapping}
+    same = build_system(a.server, dict(cfg, num_servers=2 * a.num_servers, eval_len=[7, 3]), a.model, a.constants)
+    other = build_system(a.server, dict(cfg, compute_perf_efficiency=0.5), a.model, a.constants)
+    assert size_groups([a, other, b, same]) == [[0, 2, 3], [1]]
 
 
 def test_int64_guard_of_a_group_falls_back_to_each_system(monkeypatch):
