@@ -158,6 +158,6 @@ def _mappings(grid: Grid, index: np.ndarray) -> list[MappingPoint]:
         m = made.get(i)
         if m is None:
             c = cands[k]
-            m = made[i] = MappingPoint(c.t, c.p, mb, pmb)
+            m = made[i] = MappingPoint(c.t, c.p, mb, pmb, c.e)
         out.append(m)
     return out

@@ -17,14 +17,14 @@ from tests.perf.support import ALGOS, PROJECT_HW, PROJECT_MODELS, project_consta
 ARRAYS = [name for name in Grid.__dataclass_fields__ if name not in ("candidates", "segments")]
 
 
-def _size_family(rng, compat: str, max_batch: int):
+def _size_family(rng, compat: str, max_batch: int, model_name: str | None = None):
     """Valid systems of one server, model and configuration that differ only in their size (num_servers
     1 … 32 and the §11.2 kv_cache_ratio sizing: several p > num_servers layouts, float t among int t) and
     in their eval lengths."""
     while True:
         srvs = project_servers(rng.choice(PROJECT_HW), compat)
         server = srvs[rng.randrange(len(srvs))]
-        model = project_model(rng.choice(PROJECT_MODELS))
+        model = project_model(model_name or rng.choice(PROJECT_MODELS))
         cfg = {"allreduce_algo": rng.choice(ALGOS), "energy_model": rng.random() < 0.7, "max_batch": max_batch,
                "compute_perf_efficiency": rng.choice((1.0, 0.7)), "io_bandwidth_efficiency": rng.choice((1.0, 0.9)),
                "eval_len": rng.choice(([256, 64], [200, 57], [64, 256], [20, 8]))}
@@ -106,3 +106,17 @@ def test_int64_guard_of_a_group_falls_back_to_each_system(monkeypatch):
     for got, want in zip(evaluate_grids(systems, REFERENCE), alone):
         _same_grid(got, want)
     assert len(calls) == 1 + sum(g is not None and len(g) > 0 for g in alone)
+
+
+@pytest.mark.parametrize("name", ["mixtral-8x7B", "gpt-oss-120b"])
+def test_models_with_m1_keys_are_grouped_by_size_only(name):
+    """§M1 models (MoE, windows, vocabulary): only systems of equal P and G share a batch; the optima (with
+    the expert-parallel degree of each mapping) equal the single-point loop's."""
+    rng = random.Random(13)
+    systems = _size_family(rng, "corrected", 4, name)
+    groups = size_groups(systems)
+    assert all(len({systems[i].eval_len for i in g}) == 1 for g in groups) and max(map(len, groups)) > 1
+    for system, grid in zip(systems, evaluate_grids(systems, CORRECTED)):
+        _same_grid(grid, evaluate_grids([system], CORRECTED)[0])
+    for system, optima in zip(systems[:3], sweep_systems(systems[:3], CORRECTED)):
+        assert optima == sweep_system_scalar(system, CORRECTED)
