@@ -10,6 +10,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from llmhw.gc_pause import gc_paused
+
 from .hardware_phase import HardwarePhase
 from .hardware_table import hardware_row
 
@@ -88,16 +90,14 @@ def write_optima_csv(path: Path, table: Mapping[str, Sequence[Any]]) -> None:
     string with a comma, quote or line break) sends the whole table through :mod:`csv` instead.
     """
     columns = [table[name] for name in OPTIMA_COLUMNS]
-    texts = [column_texts(values) for values in columns]
-    if any(t is None for t in texts):
-        with open(path, "w", newline="") as f:
+    with gc_paused(), open(path, "w", newline="") as f:     # one text per cell, no cycles (llmhw.gc_pause)
+        texts = [column_texts(values) for values in columns]
+        if any(t is None for t in texts):
             w = csv.writer(f)
             w.writerow(OPTIMA_COLUMNS)
             w.writerows(zip(*columns))
-        return
-    lines = [",".join(OPTIMA_COLUMNS), *map(",".join, zip(*texts)), ""]
-    with open(path, "w", newline="") as f:
-        f.write("\r\n".join(lines))
+        else:
+            f.write("\r\n".join([",".join(OPTIMA_COLUMNS), *map(",".join, zip(*texts)), ""]))
 
 
 _CSV_SPECIAL = (",", '"', "\r", "\n")
@@ -109,7 +109,8 @@ def column_texts(values: Sequence[Any]) -> list[str] | None:
     if kinds == {float}:
         return float_texts(values)
     if kinds <= {int}:
-        return list(map(str, values))
+        text = {v: str(v) for v in set(values)}
+        return list(map(text.__getitem__, values))
     texts = ["" if v is None else repr(v) if isinstance(v, float) else str(v) for v in values]
     if str in kinds and any(c in t for t in set(texts) for c in _CSV_SPECIAL):
         return None

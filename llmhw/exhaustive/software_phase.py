@@ -6,9 +6,11 @@ the performance rows re-evaluate the chosen mappings with the single-point drive
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Iterable, Mapping, Sequence
 
 from llmhw.fidelity import Fidelity
+from llmhw.gc_pause import gc_paused
 from llmhw.hardware.constants import Constants
 from llmhw.hardware.server import Server
 from llmhw.workload.model import Model
@@ -82,13 +84,13 @@ def optima_table(sweeps: Iterable[SystemSweep]) -> dict[str, list]:
             optima += per_batch.values()
             n += len(per_batch)
         head += [(sw.server_index, sw.system_index, s.num_servers, s.prefill_len, s.decode_len)] * n
-    mappings = [o.mapping for o in optima]
     by_field = dict(zip(Optimum._fields, zip(*optima) if optima else [()] * len(Optimum._fields)))
     server, system, num_servers, input_len, output_len = zip(*head) if head else [()] * 5
+    mapping = zip(*map(attrgetter("t", "p", "micro_batch", "prefill_micro_batch"), by_field["mapping"]))
+    t, p, micro_batch, prefill_micro_batch = mapping if optima else [()] * 4
     table = {"server": server, "system": system, "num_servers": num_servers, "input_len": input_len,
-             "output_len": output_len, "opt_goal": goals, "batch": batches, "t": [m.t for m in mappings],
-             "p": [m.p for m in mappings], "micro_batch": [m.micro_batch for m in mappings],
-             "prefill_micro_batch": [m.prefill_micro_batch for m in mappings],
+             "output_len": output_len, "opt_goal": goals, "batch": batches, "t": t, "p": p,
+             "micro_batch": micro_batch, "prefill_micro_batch": prefill_micro_batch,
              **{column: by_field[f] for column, f in METRIC_COLUMNS.items()}}
     return {name: list(table[name]) for name in OPTIMA_COLUMNS}
 
@@ -157,5 +159,6 @@ def software_phase(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str,
     ``system_cfgs`` are the expanded system configurations (§0 pre-processing then EXPAND); ``model`` may
     be None when each configuration carries its ``model`` key.
     """
-    sweeps = sweep_all(servers, system_cfgs, model, constants, fidelity, vectorized)
-    return performance_rows(sweeps, fidelity), optima_table(sweeps)
+    with gc_paused():         # hundreds of thousands of short-lived records, no cycles (llmhw.gc_pause)
+        sweeps = sweep_all(servers, system_cfgs, model, constants, fidelity, vectorized)
+        return performance_rows(sweeps, fidelity), optima_table(sweeps)

@@ -131,33 +131,20 @@ def _batch_optima(batch: GridBatch, systems: Sequence[System], fidelity: Fidelit
             return [sweep_system_scalar(systems[batch.members[0]], fidelity)]
         return [sweep_system_vector(systems[i], fidelity) for i in batch.members]     # find the NaN's system
     flat = best.reshape(-1)
-    values = np.stack([getattr(grid, f)[flat] for f in _OPTIMUM_FIELDS], axis=1).tolist()
-    mappings = _mappings(grid, flat)
     segments = grid.segments
     nseg = len(segments)
-    out = []
-    for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:]):
-        optima: dict[str, dict[int, Optimum]] = {}
-        for g, goal in enumerate(GOALS):
-            per_batch = optima[goal] = {}
-            for s in range(s0, s1):
-                j = g * nseg + s
-                B = segments[s][0]
-                per_batch[B] = Optimum(goal, B, mappings[j], *values[j])
-        out.append(optima)
-    return out
+    batches = [B for B, _, _ in segments]
+    optima = list(map(Optimum, [g for g in GOALS for _ in segments], batches * len(GOALS), _mappings(grid, flat),
+                      *(getattr(grid, f)[flat].tolist() for f in _OPTIMUM_FIELDS)))
+    return [{goal: dict(zip(batches[s0:s1], optima[g * nseg + s0:g * nseg + s1])) for g, goal in enumerate(GOALS)}
+            for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:])]
 
 
 def _mappings(grid: Grid, index: np.ndarray) -> list[MappingPoint]:
     """The mapping of each combo of ``index`` (one object per distinct combo: goals often share one)."""
+    distinct, back = np.unique(index, return_inverse=True)
     cands = grid.candidates
-    made: dict[int, MappingPoint] = {}
-    out = []
-    for i, k, mb, pmb in zip(index.tolist(), grid.cand[index].tolist(), grid.micro_batch[index].tolist(),
-                             grid.prefill_micro_batch[index].tolist()):
-        m = made.get(i)
-        if m is None:
-            c = cands[k]
-            m = made[i] = MappingPoint(c.t, c.p, mb, pmb, c.e)
-        out.append(m)
-    return out
+    made = [MappingPoint(c.t, c.p, mb, pmb, c.e) for c, mb, pmb in
+            zip(map(cands.__getitem__, grid.cand[distinct].tolist()), grid.micro_batch[distinct].tolist(),
+                grid.prefill_micro_batch[distinct].tolist())]
+    return list(map(made.__getitem__, back.tolist()))
