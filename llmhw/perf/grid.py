@@ -12,6 +12,12 @@ once per (layout, micro-batch) "row" for prefill and for decode. The mappings of
 in the §12.1 order) then index those rows, and the per-combo stage metrics and §13.9 TCO per token are
 formed on flat arrays.
 
+Several systems at once (:func:`grid_batches`): systems that differ only in their size (num_servers and
+its totals) and, for models without §M1 keys, their eval lengths, are joined — their candidates, rows and
+combos one after the other, each row and combo with its own system's P, G and size — and evaluated in one
+set of numpy calls, which costs little more than one system's (the exhaustive sweep's 1,512 systems are
+252 such groups). The numbers are each system's own, bit for bit (tests/perf/test_batched_grid.py).
+
 If an integer product could overflow int64 (extreme shapes), or the §14 sub-system prefill path is active,
 :func:`evaluate_grid` returns None and callers use the single-point driver.
 """
@@ -353,12 +359,11 @@ def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> list[GridBatc
         out.extend(alone)
         if not parts:
             continue
-        joined = _evaluate_parts(parts, fidelity)
-        if joined is None and len(parts) > 1:
-            out.extend(GridBatch((i,), *(_evaluate_parts([part], fidelity) or (None,)))
-                       for part in parts for i in (part[0],))
+        batch = _evaluate_parts(parts, fidelity)
+        if batch.grid is None and len(parts) > 1:          # the joined bound failed: each member alone
+            out.extend(_evaluate_parts([part], fidelity) for part in parts)
         else:
-            out.append(GridBatch(tuple(part[0] for part in parts), *(joined or (None,))))
+            out.append(batch)
     return out
 
 
@@ -373,47 +378,42 @@ def _per_member(system: System, members: Sequence[System], counts: Sequence[int]
     return replace(system, **varying) if varying else system
 
 
-def _evaluate_parts(parts, fidelity: Fidelity) -> tuple[Grid, tuple[tuple[int, int, int], ...]] | None:
-    """The joined grid of ``parts`` = [(index, system, candidates, layout), …] (one size group) and its member
-    bounds; None if an int64 product could overflow."""
+def _evaluate_parts(parts, fidelity: Fidelity) -> GridBatch:
+    """The joined grid of ``parts`` = [(index, system, candidates, layout), …] (one size group); its grid is
+    None if an int64 product could overflow."""
     system = parts[0][1]
     members = [part[1] for part in parts]
-    if len(parts) == 1:
-        _, _, cands, (cand, B, mb, pmb, segs, rows) = parts[0]
-        values = layout_values(system, [(c.t, c.p, c.e) for c in cands], fidelity)
-        bounds = ((0, 0, 0), (len(cands), len(cand), len(segs)))
-    else:
-        cands, values, bounds = [], [], [(0, 0, 0)]
-        cols: list[list[np.ndarray]] = [[] for _ in range(10)]
-        segs, n_rows_p, n_rows_g = [], 0, 0
-        for _, member, m_cands, (m_cand, m_B, m_mb, m_pmb, m_segs, m_rows) in parts:
-            k0, c0, _ = bounds[-1]
-            values += layout_values(member, [(c.t, c.p, c.e) for c in m_cands], fidelity)
-            cands += m_cands
-            segs += [(b, a + c0, e + c0) for b, a, e in m_segs]
-            p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = m_rows
-            for col, a in zip(cols, (m_cand + k0, m_B, m_mb, m_pmb, p_cand + k0, p_mu, p_idx + n_rows_p,
-                                     g_cand + k0, g_mu, g_idx + n_rows_g)):
-                col.append(a)
-            n_rows_p += len(p_cand)
-            n_rows_g += len(g_cand)
-            bounds.append((len(cands), c0 + len(m_cand), len(segs)))
-        cand, B, mb, pmb, *rows = (np.concatenate(col) for col in cols)
-        if all(r[3] is r[0] and r[4] is r[1] for *_, (*_, r) in parts):
-            rows[3], rows[4] = rows[0], rows[1]          # the same (layout, μ) rows in prefill and decode
+    cands, values, bounds, segs = [], [], [(0, 0, 0)], []
+    cols: list[list[np.ndarray]] = [[] for _ in range(10)]
+    p_counts, g_counts = [], []                    # micro-batch rows of each member, prefill and decode
+    for _, member, m_cands, (m_cand, m_B, m_mb, m_pmb, m_segs, m_rows) in parts:
+        k0, c0, _ = bounds[-1]
+        values += layout_values(member, [(c.t, c.p, c.e) for c in m_cands], fidelity)
+        cands += m_cands
+        segs += [(b, start + c0, end + c0) for b, start, end in m_segs]
+        p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = m_rows
+        for col, a in zip(cols, (m_cand + k0, m_B, m_mb, m_pmb, p_cand + k0, p_mu, p_idx + sum(p_counts),
+                                 g_cand + k0, g_mu, g_idx + sum(g_counts))):
+            col.append(a)
+        p_counts.append(len(p_cand))
+        g_counts.append(len(g_cand))
+        bounds.append((len(cands), c0 + len(m_cand), len(segs)))
+    cand, B, mb, pmb, *rows = (np.concatenate(col) for col in cols)
+    if all(r[3] is r[0] and r[4] is r[1] for *_, (*_, r) in parts):
+        rows[3], rows[4] = rows[0], rows[1]          # the same (layout, μ) rows in prefill and decode
+    indices = tuple(part[0] for part in parts)
     geoms = stack_geometry(values)
     max_mu = int(max(int(mb.max()), int(pmb.max()), 1))
     if not all(_int_bound_ok(m, geoms, max_mu, fidelity) for m in members):
-        return None
+        return GridBatch(indices, None)
     p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows
     t_int = None
     if geoms.t.dtype != np.int64 and not all(_float_t_exact(m, geoms, max_mu) for m in members):
         t_int = np.asarray([c.t if isinstance(c.t, (int, np.integer)) else 0 for c in cands], dtype=np.int64)
     # a micro-batch row sees its member's P and G; a combo its member's P, G and size (SIZE_FIELDS)
-    row_counts = [len(part[3][5][0]) for part in parts]
     geom = geoms.take(p_cand)
     rows_t = None if t_int is None else t_int[p_cand]
-    rows_system = _per_member(system, members, row_counts, EVAL_FIELDS)
+    rows_system = _per_member(system, members, p_counts, EVAL_FIELDS)
     total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, p_mu, True, fidelity).take(p_idx)
     combos = _per_member(system, members, [b[1] - a[1] for a, b in zip(bounds, bounds[1:])],
                          SIZE_FIELDS + EVAL_FIELDS)
@@ -421,7 +421,7 @@ def _evaluate_parts(parts, fidelity: Fidelity) -> tuple[Grid, tuple[tuple[int, i
     if g_cand is not p_cand:
         geom = geoms.take(g_cand)
         rows_t = None if t_int is None else t_int[g_cand]
-        rows_system = _per_member(system, members, [len(part[3][5][3]) for part in parts], EVAL_FIELDS)
+        rows_system = _per_member(system, members, g_counts, EVAL_FIELDS)
     total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
     gen = decode_stage(combos, total, stage, energy, B, mb, fidelity)
     cost = token_cost(combos, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
@@ -434,7 +434,7 @@ def _evaluate_parts(parts, fidelity: Fidelity) -> tuple[Grid, tuple[tuple[int, i
                 prefill_energy_j=pre.energy_j, decode_energy_j=gen.energy_j, prefill_power_w=pre.power_w,
                 decode_power_w=gen.power_w, prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
                 decode_tco_per_token_usd=cost.decode_tco_per_token_usd)
-    return grid, tuple(bounds)
+    return GridBatch(indices, grid, tuple(bounds))
 
 
 def _empty_grid(cands) -> Grid:

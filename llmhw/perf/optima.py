@@ -1,8 +1,10 @@
 """The four per-batch optima of one system (model.md §12.3), by the grid driver or the single-point loop.
 
-:func:`sweep_system_vector` reads them off :func:`~llmhw.perf.grid.evaluate_grid` (first minimum of each
-goal's metric per batch, as §12.3's strict comparison with first-wins ties); :func:`sweep_system_scalar`
-is the plain loop over :func:`~llmhw.perf.point.evaluate_point` it must agree with (and the fallback).
+:func:`sweep_system_vector` reads them off the grid driver (first minimum of each goal's metric per batch,
+as §12.3's strict comparison with first-wins ties), and :func:`sweep_systems` does so for many systems with
+one grid evaluation and one selection per group (:func:`~llmhw.perf.grid.grid_batches`);
+:func:`sweep_system_scalar` is the plain loop over :func:`~llmhw.perf.point.evaluate_point` they must agree
+with (and the fallback).
 """
 from __future__ import annotations
 
