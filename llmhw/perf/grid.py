@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -338,12 +338,12 @@ class GridBatch:
         return out
 
 
-def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> list[GridBatch]:
-    """The systems' grids, evaluated one size group at a time (:func:`size_groups`).
+def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> Iterator[GridBatch]:
+    """The systems' grids, evaluated one size group at a time (:func:`size_groups`) and yielded as they
+    come (a caller that keeps only what it reads of each holds one group's arrays at a time).
 
     A member without mappings gets an empty grid; a member on the §14 path gets None. If the joined group
     could overflow int64 (its bound is the largest of its members'), each member is evaluated alone."""
-    out = []
     for group in size_groups(systems):
         parts, alone = [], []
         for i in group:
@@ -356,15 +356,14 @@ def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> list[GridBatc
                 alone.append(GridBatch((i,), _empty_grid(cands), ((0, 0, 0), (len(cands), 0, 0))))
             else:
                 parts.append((i, system, cands, layout))
-        out.extend(alone)
+        yield from alone
         if not parts:
             continue
         batch = _evaluate_parts(parts, fidelity)
         if batch.grid is None and len(parts) > 1:          # the joined bound failed: each member alone
-            out.extend(_evaluate_parts([part], fidelity) for part in parts)
+            yield from (_evaluate_parts([part], fidelity) for part in parts)
         else:
-            out.append(batch)
-    return out
+            yield batch
 
 
 def _per_member(system: System, members: Sequence[System], counts: Sequence[int], names: Sequence[str]) -> System:
