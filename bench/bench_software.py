@@ -47,11 +47,11 @@ def main() -> int:
             perf_grid._LAYOUTS.clear()     # every repetition starts cold
             perf_grid._PAIRS.clear()
             t0 = time.process_time()
-            perf_rows, optima_rows = software_phase(servers, system_cfgs, None, fidelity, k,
+            perf_rows, optima = software_phase(servers, system_cfgs, None, fidelity, k,
                                                     vectorized=not args.scalar)
             times.append(time.process_time() - t0)
         print(f"software phase, speed grid, compat={fidelity.compat}, {'scalar' if args.scalar else 'vectorised'}: "
-              f"{len(servers)} servers × {len(system_cfgs)} systems → {len(optima_rows)} optima rows, "
+              f"{len(servers)} servers × {len(system_cfgs)} systems → {len(optima['server'])} optima rows, "
               f"{len(perf_rows)} performance rows; CPU s: median {statistics.median(times):.3f} "
               f"(min {min(times):.3f}, max {max(times):.3f}, n={len(times)}); reference model ≈ 137 s")
     return 0

@@ -39,6 +39,6 @@ def run_software_phase(phase: HardwarePhase, system, model: dict, k, fidelity: F
         perf_rows, optima = software_phase(phase.servers, system_cfgs, model, fidelity, k)
     cpu_s = time.process_time() - cpu0
     written = write_software_tables(out_dir, name, perf_rows, optima)
-    n_systems = len({(r["server"], r["system"]) for r in optima})
+    n_systems = len(set(zip(optima["server"], optima["system"])))
     console.print(performance_summary(perf_rows, name, cpu_s, n_systems))
     return written

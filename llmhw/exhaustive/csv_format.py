@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+from llmhw.gc_pause import gc_paused
 
 from .hardware_phase import HardwarePhase
 from .hardware_table import hardware_row
@@ -80,29 +81,66 @@ def write_hardware_tables(out_dir: Path, stem: str, phase: HardwarePhase, column
     return [hw_csv, invalid_csv]
 
 
-def write_optima_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """The optima table: plain CSV, floats in shortest round-trip form.
+def write_optima_csv(path: Path, table: Mapping[str, Sequence[Any]]) -> None:
+    """The optima table (columns in :data:`OPTIMA_COLUMNS` order): plain CSV, floats in shortest round-trip form.
 
-    The cells go to :mod:`csv` unconverted: its writer already prints a float with ``repr`` and anything
-    else with ``str``, which is :func:`fmt` (the rows hold no ``None``, which it would print empty).
+    The text is what :mod:`csv` writes for these cells (``repr`` for a float, ``str`` for anything else,
+    nothing for None, ``\\r\\n`` line ends), formed a column at a time: each distinct float is printed once
+    (:func:`float_texts`; an optima table repeats most of its values). A cell :mod:`csv` would quote (a
+    string with a comma, quote or line break) sends the whole table through :mod:`csv` instead.
     """
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(OPTIMA_COLUMNS)
-        w.writerows(map(itemgetter(*OPTIMA_COLUMNS), rows))
+    columns = [table[name] for name in OPTIMA_COLUMNS]
+    with gc_paused(), open(path, "w", newline="") as f:     # one text per cell, no cycles (llmhw.gc_pause)
+        texts = [column_texts(values) for values in columns]
+        if any(t is None for t in texts):
+            w = csv.writer(f)
+            w.writerow(OPTIMA_COLUMNS)
+            w.writerows(zip(*columns))
+        else:
+            f.write("\r\n".join([",".join(OPTIMA_COLUMNS), *map(",".join, zip(*texts)), ""]))
 
 
-def write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path | None:
-    """A Parquet copy of a table when pyarrow is installed (optional dependency); None otherwise."""
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+
+
+def column_texts(values: Sequence[Any]) -> list[str] | None:
+    """The cells of one column as :mod:`csv` prints them; None if one would need quoting."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return float_texts(values)
+    if kinds <= {int}:
+        text = {v: str(v) for v in set(values)}
+        return list(map(text.__getitem__, values))
+    texts = ["" if v is None else repr(v) if isinstance(v, float) else str(v) for v in values]
+    if str in kinds and any(c in t for t in set(texts) for c in _CSV_SPECIAL):
+        return None
+    return texts
+
+
+def float_texts(values: Sequence[float]) -> list[str]:
+    """``repr`` of each float, each distinct value (by bit pattern: -0.0 is not 0.0) printed once."""
+    import numpy as np          # not at module level: ``--hardware-only`` does not import numpy
+
+    bits = np.asarray(values, dtype=np.float64).view(np.int64)
+    distinct, index = np.unique(bits, return_inverse=True)
+    texts = np.asarray(list(map(repr, distinct.view(np.float64).tolist())), dtype=object)
+    return texts[index].tolist()
+
+
+def write_parquet(path: Path, table: Sequence[dict[str, Any]] | Mapping[str, Sequence[Any]],
+                  columns: Sequence[str]) -> Path | None:
+    """A Parquet copy of a table (rows as dicts, or columns) when pyarrow is installed (optional dependency);
+    None otherwise."""
     if importlib.util.find_spec("pyarrow") is None:
         return None
     import pandas as pd
-    pd.DataFrame(list(rows), columns=list(columns)).to_parquet(path, index=False)
+    data = table if isinstance(table, Mapping) else list(table)
+    pd.DataFrame(data, columns=list(columns)).to_parquet(path, index=False)
     return path
 
 
 def write_software_tables(out_dir: Path, name: str, perf_rows: Sequence[dict[str, Any]],
-                          optima: Sequence[dict[str, Any]]) -> list[Path]:
+                          optima: Mapping[str, Sequence[Any]]) -> list[Path]:
     """``<name>.csv`` (§15.2 performance table), ``<name>_optima.csv`` and their Parquet copies (pyarrow)."""
     perf_csv = out_dir / f"{name}.csv"
     write_reference_csv(perf_csv, PERFORMANCE_COLUMNS, ([r[c] for c in PERFORMANCE_COLUMNS] for r in perf_rows),

@@ -6,15 +6,18 @@ the performance rows re-evaluate the chosen mappings with the single-point drive
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Iterable, Mapping, Sequence
 
 from llmhw.fidelity import Fidelity
+from llmhw.gc_pause import gc_paused
 from llmhw.hardware.constants import Constants
 from llmhw.hardware.server import Server
 from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
-from llmhw.perf.optima import GOALS, Optimum, sweep_system
+from llmhw.exhaustive.csv_format import OPTIMA_COLUMNS
+from llmhw.perf.optima import GOALS, Optimum, sweep_system_scalar, sweep_systems
 from llmhw.perf.point import PerfResult, evaluate_point
 
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
@@ -38,40 +41,63 @@ def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]
     systems with insufficient memory are dropped. ``system_index`` counts every configuration."""
     if model is not None and not isinstance(model, Model):
         model = Model.from_dict(model)
-    out = []
+    valid = []
     for si, server in enumerate(servers):
         for ci, cfg in enumerate(system_cfgs):
             system = build_system(server, cfg, model, constants)
-            if not system.valid:
-                continue
-            out.append(SystemSweep(si, ci, system, sweep_system(system, fidelity, vectorized)))
-    return out
+            if system.valid:
+                valid.append((si, ci, system))
+    systems = [system for _, _, system in valid]
+    if vectorized:
+        optima = sweep_systems(systems, fidelity)
+    else:
+        optima = [sweep_system_scalar(system, fidelity) for system in systems]
+    return [SystemSweep(si, ci, system, o) for (si, ci, system), o in zip(valid, optima)]
 
 
 # ---- tables -----------------------------------------------------------------------------------------
 
 
-def optima_rows(sweeps: Iterable[SystemSweep]) -> list[dict[str, Any]]:
-    """One row per valid system × goal (prefill_lat, prefill_tco, generate_lat, generate_tco) × batch."""
-    rows = []
+#: The optima table's metric columns and the :class:`Optimum` field each holds.
+METRIC_COLUMNS = {"prefill_sec": "prefill_latency_s", "decoding_sec": "decode_latency_s",
+                  "prefill_throughput": "prefill_throughput_tok_per_s",
+                  "generate_throughput": "decode_throughput_tok_per_s", "prefill_utilization": "prefill_utilization",
+                  "generate_utilization": "decode_utilization", "prefill_power_w": "prefill_power_w",
+                  "generate_power_w": "decode_power_w", "prefill_tco_per_token": "prefill_tco_per_token_usd",
+                  "generate_tco_per_token": "decode_tco_per_token_usd"}
+
+
+def optima_table(sweeps: Iterable[SystemSweep]) -> dict[str, list]:
+    """The optima table as columns (:data:`OPTIMA_COLUMNS`, Python values): one row per valid system × goal
+    (prefill_lat, prefill_tco, generate_lat, generate_tco) × batch."""
+    head: list[tuple] = []             # (server, system, num_servers, input_len, output_len) of each row
+    goals: list[str] = []
+    batches: list[int] = []
+    optima: list[Optimum] = []
     for sw in sweeps:
         s = sw.system
+        n = 0
         for goal in GOALS:
-            for B, o in sw.optima[goal].items():
-                m = o.mapping
-                rows.append({
-                    "server": sw.server_index, "system": sw.system_index, "num_servers": s.num_servers,
-                    "input_len": s.prefill_len, "output_len": s.decode_len, "opt_goal": goal, "batch": B,
-                    "t": m.t, "p": m.p, "micro_batch": m.micro_batch, "prefill_micro_batch": m.prefill_micro_batch,
-                    "prefill_sec": o.prefill_latency_s, "decoding_sec": o.decode_latency_s,
-                    "prefill_throughput": o.prefill_throughput_tok_per_s,
-                    "generate_throughput": o.decode_throughput_tok_per_s,
-                    "prefill_utilization": o.prefill_utilization, "generate_utilization": o.decode_utilization,
-                    "prefill_power_w": o.prefill_power_w, "generate_power_w": o.decode_power_w,
-                    "prefill_tco_per_token": o.prefill_tco_per_token_usd,
-                    "generate_tco_per_token": o.decode_tco_per_token_usd,
-                })
-    return rows
+            per_batch = sw.optima[goal]
+            goals += [goal] * len(per_batch)
+            batches += per_batch
+            optima += per_batch.values()
+            n += len(per_batch)
+        head += [(sw.server_index, sw.system_index, s.num_servers, s.prefill_len, s.decode_len)] * n
+    by_field = dict(zip(Optimum._fields, zip(*optima) if optima else [()] * len(Optimum._fields)))
+    server, system, num_servers, input_len, output_len = zip(*head) if head else [()] * 5
+    mapping = zip(*map(attrgetter("t", "p", "micro_batch", "prefill_micro_batch"), by_field["mapping"]))
+    t, p, micro_batch, prefill_micro_batch = mapping if optima else [()] * 4
+    table = {"server": server, "system": system, "num_servers": num_servers, "input_len": input_len,
+             "output_len": output_len, "opt_goal": goals, "batch": batches, "t": t, "p": p,
+             "micro_batch": micro_batch, "prefill_micro_batch": prefill_micro_batch,
+             **{column: by_field[f] for column, f in METRIC_COLUMNS.items()}}
+    return {name: list(table[name]) for name in OPTIMA_COLUMNS}
+
+
+def table_rows(table: Mapping[str, Sequence]) -> list[dict[str, Any]]:
+    """A table of columns as one dict per row (keys in column order)."""
+    return [dict(zip(table, row)) for row in zip(*table.values())]
 
 
 def performance_row(table_goal: str, r: PerfResult) -> dict[str, Any]:
@@ -127,11 +153,12 @@ def performance_rows(sweeps: Sequence[SystemSweep], fidelity: Fidelity) -> list[
 
 def software_phase(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,
                    fidelity: Fidelity, constants: Constants, vectorized: bool = True
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """§0 software phase: (performance-table rows §15.2, optima-table rows), Python values.
+                   ) -> tuple[list[dict[str, Any]], dict[str, list]]:
+    """§0 software phase: (performance-table rows §15.2, the optima table as columns), Python values.
 
     ``system_cfgs`` are the expanded system configurations (§0 pre-processing then EXPAND); ``model`` may
     be None when each configuration carries its ``model`` key.
     """
-    sweeps = sweep_all(servers, system_cfgs, model, constants, fidelity, vectorized)
-    return performance_rows(sweeps, fidelity), optima_rows(sweeps)
+    with gc_paused():         # hundreds of thousands of short-lived records, no cycles (llmhw.gc_pause)
+        sweeps = sweep_all(servers, system_cfgs, model, constants, fidelity, vectorized)
+        return performance_rows(sweeps, fidelity), optima_table(sweeps)

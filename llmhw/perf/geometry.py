@@ -53,8 +53,9 @@ class StageGeometry:
                                if ring else v[index] for ring, v in zip(_IS_RING, _values(self))))
 
 
-def _layout_values(system: System, layouts: Iterable[tuple], fidelity: Fidelity) -> list[tuple]:
-    """The :class:`StageGeometry` fields, in order, of each (t, p) or (t, p, e) (per-system constants hoisted)."""
+def layout_values(system: System, layouts: Iterable[tuple], fidelity: Fidelity) -> list[tuple]:
+    """The :class:`StageGeometry` fields, in order, of each (t, p) or (t, p, e) (per-system constants hoisted):
+    Python numbers, the rows :func:`stack_geometry` stacks (the grid driver joins those of several systems)."""
     model = system.model
     b, H, d, L = system.act_bytes_per_number, model.num_heads, model.d, model.num_layers
     d_at, d_ff = model.d_attn, model.d_ff
@@ -83,7 +84,7 @@ def _layout_values(system: System, layouts: Iterable[tuple], fidelity: Fidelity)
 
 def stage_geometry(system: System, t: float, p: int, fidelity: Fidelity, e: int = 1) -> StageGeometry:
     """§13.1–§13.5 constants of the layout (t, p) with expert-parallel degree e (Python numbers)."""
-    return StageGeometry(*_layout_values(system, ((t, p, e),), fidelity)[0])
+    return StageGeometry(*layout_values(system, ((t, p, e),), fidelity)[0])
 
 
 _NAMES = tuple(f.name for f in fields(StageGeometry))
@@ -96,7 +97,12 @@ _DTYPES = tuple(np.int64 if n in ("p", "attn_cols", "ff_cols", "qkv_cols", "laye
 def stacked_geometry(system: System, layouts: Sequence[tuple], fidelity: Fidelity) -> StageGeometry:
     """The geometry of several layouts, one array per field (int64 for the integer columns; ``t`` int64 when
     every t is an int, else float64 — the grid driver then forms the int rows' t products separately)."""
-    cols = list(zip(*_layout_values(system, layouts, fidelity)))
+    return stack_geometry(layout_values(system, layouts, fidelity))
+
+
+def stack_geometry(values: Sequence[tuple]) -> StageGeometry:
+    """:func:`layout_values` rows (of one system or several) as one :class:`StageGeometry` of arrays."""
+    cols = list(zip(*values))
     out = []
     for name, dtype, vals in zip(_NAMES, _DTYPES, cols):
         if name == "ring_ep" and all(e == 1 for e in cols[_NAMES.index("e")]):

@@ -12,14 +12,20 @@ once per (layout, micro-batch) "row" for prefill and for decode. The mappings of
 in the §12.1 order) then index those rows, and the per-combo stage metrics and §13.9 TCO per token are
 formed on flat arrays.
 
+Several systems at once (:func:`grid_batches`): systems that differ only in their size (num_servers and
+its totals) and, for models without §M1 keys, their eval lengths, are joined — their candidates, rows and
+combos one after the other, each row and combo with its own system's P, G and size — and evaluated in one
+set of numpy calls, which costs little more than one system's (the exhaustive sweep's 1,512 systems are
+252 such groups). The numbers are each system's own, bit for bit (tests/perf/test_batched_grid.py).
+
 If an integer product could overflow int64 (extreme shapes), or the §14 sub-system prefill path is active,
 :func:`evaluate_grid` returns None and callers use the single-point driver.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -31,7 +37,7 @@ from llmhw.workload.system import System, powers_of_two_upto
 
 from .cost import token_cost
 from .energy import allreduce_energy_pj, iteration_energy_pj, weights_total
-from .geometry import StageGeometry, stacked_geometry
+from .geometry import StageGeometry, layout_values, stack_geometry
 from .latency import MicroBatchLatency, micro_batch_latency
 from .shapes import rows
 from .stages import decode_stage, prefill_stage
@@ -97,6 +103,10 @@ class Grid:
         return len(self.batch)
 
 
+#: The per-combo arrays of a :class:`Grid` (all its fields but the candidates, their index and the segments).
+_COMBO_ARRAYS = tuple(f.name for f in fields(Grid) if f.name not in ("candidates", "cand", "segments"))
+
+
 # ---- micro-batch rows (§13.2–§13.7) ----------------------------------------------------------------------
 
 def _int_bound_ok(system: System, geoms: StageGeometry, max_mu: int, fidelity: Fidelity) -> bool:
@@ -114,6 +124,9 @@ def _int_bound_ok(system: System, geoms: StageGeometry, max_mu: int, fidelity: F
     if isinstance(W, int):
         big = max(big, W * P * max_mu)
     big = max(big, L * 9 * d * P * max_mu * b, L * 2 * d * P * P * max_mu * b, max_mu * P * 2 * system.max_batch)
+    flops = m.prefill_flops(P, fidelity.glu_in_flops)        # × B in the §13.6 utilisation
+    if isinstance(flops, int):
+        big = max(big, flops * system.max_batch)
     return big < INT64_LIMIT
 
 
@@ -251,42 +264,176 @@ def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
     None (callers then use the single-point loop) if an int64 product could overflow or the §14 sub-system
     prefill path is active.
     """
-    if dynamic_prefill_active(system):
-        return None          # the §14 sub-system prefill path: single-point driver only
-    if system.default_mapping is not None:
-        cands, layout = _default_layout(system)
-    else:
-        cands, layout = _enumerated_layout(system)
-    if layout is None:
-        return _empty_grid(cands)
-    cand, B, mb, pmb, segs, rows = layout
-    geoms = stacked_geometry(system, [(c.t, c.p, c.e) for c in cands], fidelity)
+    return evaluate_grids((system,), fidelity)[0]
+
+
+def evaluate_grids(systems: Sequence[System], fidelity: Fidelity) -> list[Grid | None]:
+    """:func:`evaluate_grid` of each system. Systems that differ only in their size (:data:`SIZE_FIELDS`)
+    are evaluated together, in one set of numpy calls on their joined arrays (:func:`grid_batches`)."""
+    out: list[Grid | None] = [None] * len(systems)
+    for batch in grid_batches(systems, fidelity):
+        for i, grid in zip(batch.members, batch.split()):
+            out[i] = grid
+    return out
+
+
+# ---- several systems in one set of numpy calls -----------------------------------------------------------
+
+#: System fields set by the system size alone (num_servers and the totals derived from it, §11.2). They
+#: enter the per-combo equations (§13.6 stages, §13.9 cost) only: the micro-batch rows of systems that
+#: differ only in these fields differ only through their stage geometry (their links, §13.1), per layout.
+SIZE_FIELDS = ("num_servers", "total_mem_bytes", "kv_cache_ratio", "max_ctx_len_batch_1", "max_tco_usd",
+               "num_packages", "num_chips", "perf_flops", "tdp_w", "core_tdp_w", "other_tdp_w")
+#: The eval lengths P, G (§11.1). Every equation of a model without the docs/models.md §M1 keys takes them as
+#: numbers or arrays alike, so such systems that differ in them are grouped too (each row and combo gets
+#: its system's P and G); a model with §M1 keys groups only systems of equal P and G.
+EVAL_FIELDS = ("prefill_len", "decode_len")
+_KEY_FIELDS = tuple(f.name for f in fields(System) if f.name not in SIZE_FIELDS + ("violations", "reasons"))
+_EVAL_KEYS = tuple(i for i, name in enumerate(_KEY_FIELDS) if name in EVAL_FIELDS)
+
+
+def size_groups(systems: Sequence[System]) -> list[list[int]]:
+    """Indices of ``systems`` grouped (in order of first appearance) by every field but :data:`SIZE_FIELDS`,
+    :data:`EVAL_FIELDS` (unless the model has §M1 keys) and the violation records. Fields are compared by
+    ``repr`` (which tells every float apart; equal values of different types only split a group), memoized
+    per object for the server, model and constants."""
+    reprs: dict[int, str] = {}
+
+    def key_of(value) -> str:
+        got = reprs.get(id(value))
+        if got is None:
+            got = reprs[id(value)] = repr(value)
+        return got
+
+    groups: dict[tuple, list[int]] = {}
+    for i, s in enumerate(systems):
+        key = [key_of(getattr(s, n)) for n in _KEY_FIELDS]
+        if not s.model.is_modern:
+            for k in _EVAL_KEYS:
+                key[k] = ""
+        groups.setdefault(tuple(key), []).append(i)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class GridBatch:
+    """The joined grid of several systems of one size group (``members``: their indices in the caller's
+    list). ``grid`` holds every member's candidates, combos and segments one after the other; ``bounds[k]``
+    = (candidate start, combo start, segment start) of member k, with a final entry for the ends.
+    ``grid`` is None when the grid driver does not apply (the callers then use the single-point loop)."""
+
+    members: tuple[int, ...]
+    grid: Grid | None
+    bounds: tuple[tuple[int, int, int], ...] = ()
+
+    def split(self) -> list[Grid | None]:
+        """The grid of each member (views of the joined arrays)."""
+        if self.grid is None:
+            return [None] * len(self.members)
+        g, out = self.grid, []
+        for (k0, c0, s0), (k1, c1, s1) in zip(self.bounds, self.bounds[1:]):
+            arrays = {name: getattr(g, name)[c0:c1] for name in _COMBO_ARRAYS}
+            out.append(Grid(candidates=g.candidates[k0:k1], cand=g.cand[c0:c1] - k0,
+                            segments=tuple((B, a - c0, b - c0) for B, a, b in g.segments[s0:s1]), **arrays))
+        return out
+
+
+def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> Iterator[GridBatch]:
+    """The systems' grids, evaluated one size group at a time (:func:`size_groups`) and yielded as they
+    come (a caller that keeps only what it reads of each holds one group's arrays at a time).
+
+    A member without mappings gets an empty grid; a member on the §14 path gets None. If the joined group
+    could overflow int64 (its bound is the largest of its members'), each member is evaluated alone."""
+    for group in size_groups(systems):
+        parts, alone = [], []
+        for i in group:
+            system = systems[i]
+            if dynamic_prefill_active(system):
+                alone.append(GridBatch((i,), None))      # the §14 sub-system prefill path: single-point driver only
+                continue
+            cands, layout = (_default_layout if system.default_mapping is not None else _enumerated_layout)(system)
+            if layout is None:
+                alone.append(GridBatch((i,), _empty_grid(cands), ((0, 0, 0), (len(cands), 0, 0))))
+            else:
+                parts.append((i, system, cands, layout))
+        yield from alone
+        if not parts:
+            continue
+        batch = _evaluate_parts(parts, fidelity)
+        if batch.grid is None and len(parts) > 1:          # the joined bound failed: each member alone
+            yield from (_evaluate_parts([part], fidelity) for part in parts)
+        else:
+            yield batch
+
+
+def _per_member(system: System, members: Sequence[System], counts: Sequence[int], names: Sequence[str]) -> System:
+    """``system`` with each field of ``names`` whose value differs among ``members`` made an array: member k's
+    value repeated ``counts[k]`` times (fields equal in every member keep the number)."""
+    varying = {}
+    for name in names:
+        values = [getattr(m, name) for m in members]
+        if any(v != values[0] or type(v) is not type(values[0]) for v in values):
+            varying[name] = np.repeat(np.asarray(values), counts)
+    return replace(system, **varying) if varying else system
+
+
+def _evaluate_parts(parts, fidelity: Fidelity) -> GridBatch:
+    """The joined grid of ``parts`` = [(index, system, candidates, layout), …] (one size group); its grid is
+    None if an int64 product could overflow."""
+    system = parts[0][1]
+    members = [part[1] for part in parts]
+    cands, values, bounds, segs = [], [], [(0, 0, 0)], []
+    cols: list[list[np.ndarray]] = [[] for _ in range(10)]
+    p_counts, g_counts = [], []                    # micro-batch rows of each member, prefill and decode
+    for _, member, m_cands, (m_cand, m_B, m_mb, m_pmb, m_segs, m_rows) in parts:
+        k0, c0, _ = bounds[-1]
+        values += layout_values(member, [(c.t, c.p, c.e) for c in m_cands], fidelity)
+        cands += m_cands
+        segs += [(b, start + c0, end + c0) for b, start, end in m_segs]
+        p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = m_rows
+        for col, a in zip(cols, (m_cand + k0, m_B, m_mb, m_pmb, p_cand + k0, p_mu, p_idx + sum(p_counts),
+                                 g_cand + k0, g_mu, g_idx + sum(g_counts))):
+            col.append(a)
+        p_counts.append(len(p_cand))
+        g_counts.append(len(g_cand))
+        bounds.append((len(cands), c0 + len(m_cand), len(segs)))
+    cand, B, mb, pmb, *rows = (np.concatenate(col) for col in cols)
+    if all(r[3] is r[0] and r[4] is r[1] for *_, (*_, r) in parts):
+        rows[3], rows[4] = rows[0], rows[1]          # the same (layout, μ) rows in prefill and decode
+    indices = tuple(part[0] for part in parts)
+    geoms = stack_geometry(values)
     max_mu = int(max(int(mb.max()), int(pmb.max()), 1))
-    if not _int_bound_ok(system, geoms, max_mu, fidelity):
-        return None
+    if not all(_int_bound_ok(m, geoms, max_mu, fidelity) for m in members):
+        return GridBatch(indices, None)
     p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows
     t_int = None
-    if geoms.t.dtype != np.int64 and not _float_t_exact(system, geoms, max_mu):
+    if geoms.t.dtype != np.int64 and not all(_float_t_exact(m, geoms, max_mu) for m in members):
         t_int = np.asarray([c.t if isinstance(c.t, (int, np.integer)) else 0 for c in cands], dtype=np.int64)
+    # a micro-batch row sees its member's P and G; a combo its member's P, G and size (SIZE_FIELDS)
     geom = geoms.take(p_cand)
     rows_t = None if t_int is None else t_int[p_cand]
-    total, stage, energy = micro_batch_rows(system, geom, rows_t, p_mu, True, fidelity).take(p_idx)
-    pre = prefill_stage(system, total, stage, energy, B, pmb, fidelity)
+    rows_system = _per_member(system, members, p_counts, EVAL_FIELDS)
+    total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, p_mu, True, fidelity).take(p_idx)
+    combos = _per_member(system, members, [b[1] - a[1] for a, b in zip(bounds, bounds[1:])],
+                         SIZE_FIELDS + EVAL_FIELDS)
+    pre = prefill_stage(combos, total, stage, energy, B, pmb, fidelity)
     if g_cand is not p_cand:
         geom = geoms.take(g_cand)
         rows_t = None if t_int is None else t_int[g_cand]
-    total, stage, energy = micro_batch_rows(system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
-    gen = decode_stage(system, total, stage, energy, B, mb, fidelity)
-    cost = token_cost(system, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
+        rows_system = _per_member(system, members, g_counts, EVAL_FIELDS)
+    total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
+    gen = decode_stage(combos, total, stage, energy, B, mb, fidelity)
+    cost = token_cost(combos, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
                       gen.power_w, fidelity)
-    return Grid(candidates=tuple(cands), cand=cand, batch=B, micro_batch=mb, prefill_micro_batch=pmb,
-                segments=segs, prefill_latency_s=pre.latency_s, decode_latency_s=gen.latency_s, tpot_s=gen.tpot_s,
-                prefill_throughput_tok_per_s=pre.throughput_tok_per_s,
+    grid = Grid(candidates=tuple(cands), cand=cand, batch=B, micro_batch=mb, prefill_micro_batch=pmb,
+                segments=tuple(segs), prefill_latency_s=pre.latency_s, decode_latency_s=gen.latency_s,
+                tpot_s=gen.tpot_s, prefill_throughput_tok_per_s=pre.throughput_tok_per_s,
                 decode_throughput_tok_per_s=gen.throughput_tok_per_s,
                 prefill_utilization=pre.utilization, decode_utilization=gen.utilization,
                 prefill_energy_j=pre.energy_j, decode_energy_j=gen.energy_j, prefill_power_w=pre.power_w,
                 decode_power_w=gen.power_w, prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
                 decode_tco_per_token_usd=cost.decode_tco_per_token_usd)
+    return GridBatch(indices, grid, tuple(bounds))
 
 
 def _empty_grid(cands) -> Grid:

@@ -1,12 +1,14 @@
 """The four per-batch optima of one system (model.md §12.3), by the grid driver or the single-point loop.
 
-:func:`sweep_system_vector` reads them off :func:`~llmhw.perf.grid.evaluate_grid` (first minimum of each
-goal's metric per batch, as §12.3's strict comparison with first-wins ties); :func:`sweep_system_scalar`
-is the plain loop over :func:`~llmhw.perf.point.evaluate_point` it must agree with (and the fallback).
+:func:`sweep_system_vector` reads them off the grid driver (first minimum of each goal's metric per batch,
+as §12.3's strict comparison with first-wins ties), and :func:`sweep_systems` does so for many systems with
+one grid evaluation and one selection per group (:func:`~llmhw.perf.grid.grid_batches`);
+:func:`sweep_system_scalar` is the plain loop over :func:`~llmhw.perf.point.evaluate_point` they must agree
+with (and the fallback).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -14,7 +16,7 @@ from llmhw.fidelity import Fidelity
 from llmhw.workload.mapping import MappingPoint, mappings_for_batch
 from llmhw.workload.system import System
 
-from .grid import Grid, evaluate_grid
+from .grid import Grid, GridBatch, grid_batches
 from .point import PerfResult, evaluate_point
 
 #: §12.3 goals of the optima, with the PerfResult field each minimises.
@@ -24,9 +26,11 @@ GOALS: dict[str, str] = {
     "generate_lat": "decode_latency_s",
     "generate_tco": "decode_tco_per_token_usd",
 }
-@dataclass(frozen=True)
-class Optimum:
-    """The best mapping of one batch for one goal and the metrics written to the optima table."""
+
+
+class Optimum(NamedTuple):
+    """The best mapping of one batch for one goal and the metrics written to the optima table (a named tuple:
+    immutable and cheap to build, one per system × goal × batch of an exhaustive run)."""
 
     goal: str
     batch: int
@@ -101,30 +105,48 @@ _OPTIMUM_FIELDS = ("prefill_latency_s", "decode_latency_s", "prefill_throughput_
                    "prefill_power_w", "decode_power_w", "prefill_tco_per_token_usd", "decode_tco_per_token_usd")
 
 
-def sweep_system_vector(system: System, fidelity: Fidelity) -> dict:
+def sweep_system_vector(system: System, fidelity: Fidelity) -> dict[str, dict[int, Optimum]]:
     """§12.3 optima from :func:`evaluate_grid` (falls back to the single-point loop if the grid is None)."""
-    grid = evaluate_grid(system, fidelity)
+    return sweep_systems((system,), fidelity)[0]
+
+
+def sweep_systems(systems: Sequence[System], fidelity: Fidelity) -> list[dict[str, dict[int, Optimum]]]:
+    """:func:`sweep_system_vector` of each system; the systems of one size group are evaluated together
+    (:func:`~llmhw.perf.grid.grid_batches`) and their optima selected in one pass."""
+    out: list = [None] * len(systems)
+    for batch in grid_batches(systems, fidelity):
+        for i, optima in zip(batch.members, _batch_optima(batch, systems, fidelity)):
+            out[i] = optima
+    return out
+
+
+def _batch_optima(batch: GridBatch, systems: Sequence[System], fidelity: Fidelity) -> list[dict]:
+    """The optima of each member of ``batch`` (the single-point loop where its grid is None or has a NaN)."""
+    grid = batch.grid
     if grid is None:
-        return sweep_system_scalar(system, fidelity)
-    optima: dict[str, dict[int, Optimum]] = {g: {} for g in GOALS}
+        return [sweep_system_scalar(systems[i], fidelity) for i in batch.members]
     if not grid.segments:
-        return optima
+        return [{g: {} for g in GOALS} for _ in batch.members]
     best = select_optima(grid)
     if best is None:
-        return sweep_system_scalar(system, fidelity)
+        if len(batch.members) == 1:
+            return [sweep_system_scalar(systems[batch.members[0]], fidelity)]
+        return [sweep_system_vector(systems[i], fidelity) for i in batch.members]     # find the NaN's system
     flat = best.reshape(-1)
-    values = np.stack([getattr(grid, f)[flat] for f in _OPTIMUM_FIELDS], axis=1).tolist()
-    cand = grid.cand[flat].tolist()
-    mb = grid.micro_batch[flat].tolist()
-    pmb = grid.prefill_micro_batch[flat].tolist()
+    segments = grid.segments
+    nseg = len(segments)
+    batches = [B for B, _, _ in segments]
+    optima = list(map(Optimum, [g for g in GOALS for _ in segments], batches * len(GOALS), _mappings(grid, flat),
+                      *(getattr(grid, f)[flat].tolist() for f in _OPTIMUM_FIELDS)))
+    return [{goal: dict(zip(batches[s0:s1], optima[g * nseg + s0:g * nseg + s1])) for g, goal in enumerate(GOALS)}
+            for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:])]
+
+
+def _mappings(grid: Grid, index: np.ndarray) -> list[MappingPoint]:
+    """The mapping of each combo of ``index`` (one object per distinct combo: goals often share one)."""
+    distinct, back = np.unique(index, return_inverse=True)
     cands = grid.candidates
-    nseg = len(grid.segments)
-    j = 0
-    for goal in GOALS:
-        out = optima[goal]
-        for B, _, _ in grid.segments:
-            c = cands[cand[j]]
-            out[B] = Optimum(goal, B, MappingPoint(c.t, c.p, mb[j], pmb[j]), *values[j])
-            j += 1
-    assert j == 4 * nseg
-    return optima
+    made = [MappingPoint(c.t, c.p, mb, pmb, c.e) for c, mb, pmb in
+            zip(map(cands.__getitem__, grid.cand[distinct].tolist()), grid.micro_batch[distinct].tolist(),
+                grid.prefill_micro_batch[distinct].tolist())]
+    return list(map(made.__getitem__, back.tolist()))

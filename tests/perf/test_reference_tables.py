@@ -11,7 +11,7 @@ import pytest
 
 from llmhw.fidelity import REFERENCE
 from llmhw.exhaustive.csv_format import OPTIMA_COLUMNS, PERFORMANCE_COLUMNS
-from llmhw.exhaustive.software_phase import software_phase
+from llmhw.exhaustive.software_phase import software_phase, table_rows
 from llmhw.exhaustive.csv_format import fmt, read_reference_csv
 
 from tests.perf.support import case_inputs
@@ -48,7 +48,8 @@ PARAMS = [(*c, True) for c in CASES] + [(*CASES[0], False), (*CASES[1], False)]
                          ids=[f"{p[0]}-{'vector' if p[3] else 'scalar'}" for p in PARAMS])
 def test_software_phase_matches_reference(reference_dir, case, perf_csv, optima_csv, vectorized):
     servers, k, model, cfgs = case_inputs(case, "reference")
-    perf_rows, optima_rows = software_phase(servers, cfgs, None, REFERENCE, k, vectorized=vectorized)
+    perf_rows, optima = software_phase(servers, cfgs, None, REFERENCE, k, vectorized=vectorized)
+    optima_rows = table_rows(optima)
     _compare(read_reference_csv(reference_dir / "expected" / perf_csv), perf_rows, PERFORMANCE_COLUMNS)
     if optima_csv:
         _compare(read_reference_csv(reference_dir / "expected" / optima_csv), optima_rows, OPTIMA_COLUMNS)
