@@ -44,7 +44,18 @@ How it samples, per trial:
    1/d (at least one): ordinal values move by a Gaussian step of ``sigma`` on the position scale
    (or anywhere with probability ``p_global``), categorical ones change at random. With
    probability ``p_explore`` a uniformly random point is proposed instead.
-7. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
+7. **Stall-driven exploration** (``adaptive``, off by default): every proposal after the warm-up is
+   tagged with its operator (trial system attr ``pls:op``: neighbour, near, tolerance, explore) and
+   credited when the trial enters the archive. Exploration (step 6) is then chosen first, with a
+   share that stays at ``explore_floor`` while local moves pay and rises to ``explore_cap`` as they
+   stall (1 - the success rate of the last ``explore_window`` local moves / the best such rate so
+   far), or more if exploration itself pays (probability matching on the two arms). The statistics
+   are rebuilt from the tags, so a resumed or multi-process study continues with them.
+   **Surrogate-screened exploration** (``screen`` > 0, off by default): instead of one blind
+   variation, ``screen`` candidates (multi-dimension mutations and crossovers of archive members, a
+   quarter random) are scored by the surrogate and one of the ``screen_top`` best is drawn (a share
+   ``screen_blind`` stays blind). Measured in ``docs/search-quality.md`` §6.
+8. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
 
