@@ -44,7 +44,18 @@ How it samples, per trial:
    1/d (at least one): ordinal values move by a Gaussian step of ``sigma`` on the position scale
    (or anywhere with probability ``p_global``), categorical ones change at random. With
    probability ``p_explore`` a uniformly random point is proposed instead.
-7. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
+7. **Stall-driven exploration** (``adaptive``, off by default): every proposal after the warm-up is
+   tagged with its operator (trial system attr ``pls:op``: neighbour, near, tolerance, explore) and
+   credited when the trial enters the archive. Exploration (step 6) is then chosen first, with a
+   share that stays at ``explore_floor`` while local moves pay and rises to ``explore_cap`` as they
+   stall (1 - the success rate of the last ``explore_window`` local moves / the best such rate so
+   far), or more if exploration itself pays (probability matching on the two arms). The statistics
+   are rebuilt from the tags, so a resumed or multi-process study continues with them.
+   **Surrogate-screened exploration** (``screen`` > 0, off by default): instead of one blind
+   variation, ``screen`` candidates (multi-dimension mutations and crossovers of archive members, a
+   quarter random) are scored by the surrogate and one of the ``screen_top`` best is drawn (a share
+   ``screen_blind`` stays blind). Measured in ``docs/search-quality.md`` §6.
+8. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
 
@@ -61,6 +72,7 @@ trial after the warm-up (the TPE warm-up costs what TPE costs).
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -75,6 +87,11 @@ _MAX_GRID = 4096          # larger int/stepped ranges are treated as continuous
 _MAX_QUAD_FEATURES = 30   # above this many base features the surrogate drops the pairwise terms
 _INFEASIBLE_POOL = 20
 _TOLERANCE_POOL = 200
+_OP_ATTR = "pls:op"       # trial system attr: the operator that proposed the trial
+# adaptive allocation: the prior success rate of each arm (as if ``_ARM_PRIOR_N`` outcomes were seen),
+# so that right after the warm-up exploration gets about what the fixed-rate sampler gives it (~8%)
+_ARM_PRIOR = {"local": 0.2, "explore": 0.02}
+_ARM_PRIOR_N = 10
 
 
 class _Coord:
@@ -185,6 +202,30 @@ class _Coord:
                 j = 2 * i - j
         return float(j)
 
+    def random_many(self, n: int, rng: np.random.RandomState) -> np.ndarray:
+        return rng.uniform(size=n) if self.kind == "cont" else rng.randint(len(self.grid), size=n).astype(float)
+
+    def mutate_many(self, u: np.ndarray, rng: np.random.RandomState, sigma: float, p_global: float) -> np.ndarray:
+        """:meth:`mutate` for many values at once (the same move distribution)."""
+        glob = rng.uniform(size=len(u)) < p_global
+        if self.kind == "cont":
+            return np.where(glob, rng.uniform(size=len(u)), np.clip(u + rng.normal(0.0, sigma, len(u)), 0.0, 1.0))
+        n = len(self.grid)
+        if n < 2:
+            return u
+        i = u.astype(int)
+        other = rng.randint(n - 1, size=len(u))
+        other = other + (other >= i)
+        if self.kind == "cat":
+            return other.astype(float)
+        t = self.pos[i] + rng.normal(0.0, sigma, len(u))
+        j = np.abs(self.pos[None, :] - t[:, None]).argmin(axis=1)
+        step = np.where(rng.uniform(size=len(u)) < 0.5, 1, -1)
+        stay = j == i
+        j = np.where(stay, i + step, j)
+        j = np.where(stay & ((j < 0) | (j >= n)), i - step, j)   # always move
+        return np.where(glob, other, j).astype(float)
+
     def neighbours(self, u: float, sigma: float, wide: bool = False) -> list[float]:
         if self.kind == "ord":
             i, n = int(u), len(self.grid)
@@ -270,7 +311,9 @@ class ParetoLocalSearchSampler(BaseSampler):
                  tournament: int = 3, p_crossover: float = 0.5, p_explore: float = 0.05,
                  sigma: float = 0.15, p_global: float = 0.1, surrogate: bool = True,
                  min_surrogate_trials: int = 30, max_tries: int = 50,
-                 tolerance: float = 0.02, p_tolerance: float = 0.1):
+                 tolerance: float = 0.02, p_tolerance: float = 0.1,
+                 adaptive: bool = False, explore_floor: float = 0.05, explore_cap: float = 0.5,
+                 explore_window: int = 50, screen: int = 0, screen_top: int = 8, screen_blind: float = 0.25):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
         self._key_fn, self._normalise, self._values = key, normalise, dict(values or {})
@@ -283,6 +326,10 @@ class ParetoLocalSearchSampler(BaseSampler):
         self.use_surrogate, self.min_surrogate = surrogate, min_surrogate_trials
         self.max_tries = max_tries
         self.tolerance, self.p_tolerance = float(tolerance), float(p_tolerance)
+        self.adaptive, self.explore_floor, self.explore_cap = bool(adaptive), float(explore_floor), float(explore_cap)
+        self.explore_window = max(1, int(explore_window))
+        self.screen, self.screen_top = max(0, int(screen)), max(1, int(screen_top))
+        self.screen_blind = float(screen_blind)
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self._reset(None)
@@ -304,6 +351,11 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._signs: np.ndarray | None = None
         self._n_complete = 0
         self._sur: _Surrogate | None = None
+        # adaptive allocation: per arm (local / explore) the last outcomes (1 = entered the archive);
+        # per operator [proposals credited, archive entries] (rebuilt from the trials' _OP_ATTR)
+        self._arm_hist: dict[str, deque] = {a: deque(maxlen=self.explore_window) for a in _ARM_PRIOR}
+        self._local_peak = 0.0   # the best success rate of a full window of local moves so far
+        self.op_stats: dict[str, list[int]] = {}
 
     def reseed_rng(self) -> None:
         self._rng.seed()
@@ -340,8 +392,37 @@ class ParetoLocalSearchSampler(BaseSampler):
     def _add(self, t: FrozenTrial) -> None:
         if t.params:
             self._seen.add(self._key(t.params))
-        if t.state != TrialState.COMPLETE or t.values is None:
-            return
+        op = t.system_attrs.get(_OP_ATTR)
+        entered = self._add_complete(t) if t.state == TrialState.COMPLETE and t.values is not None else False
+        if op is not None:
+            self._credit(op, entered)
+
+    def _credit(self, op: str, entered: bool) -> None:
+        """One outcome of an operator: did its proposal enter the archive?"""
+        st = self.op_stats.setdefault(op, [0, 0])
+        st[0] += 1
+        st[1] += int(entered)
+        h = self._arm_hist["explore" if op == "explore" else "local"]
+        h.append(int(entered))
+        if op != "explore" and len(h) == h.maxlen:
+            self._local_peak = max(self._local_peak, sum(h) / len(h))
+
+    def _p_explore(self) -> float:
+        """The share of proposals that go to exploration: ``explore_floor`` while local moves pay,
+        rising to ``explore_cap`` as they stall (the stall: 1 - the success rate of the last
+        ``explore_window`` local moves / the best such rate so far; success = the proposal entered
+        the archive), and at least what probability matching on the two arms' recent success rates
+        (with a prior) gives, so exploration that pays keeps its budget."""
+        hl = self._arm_hist["local"]
+        stall = 1.0 - min(1.0, sum(hl) / len(hl) / self._local_peak) \
+            if len(hl) == hl.maxlen and self._local_peak > 0 else 0.0
+        q = {a: (sum(h) + _ARM_PRIOR[a] * _ARM_PRIOR_N) / (len(h) + _ARM_PRIOR_N) for a, h in self._arm_hist.items()}
+        match = q["explore"] / (q["explore"] + q["local"])
+        f = self.explore_floor
+        return min(self.explore_cap, max(f + (self.explore_cap - f) * stall, match))
+
+    def _add_complete(self, t: FrozenTrial) -> bool:
+        """Fold a COMPLETE trial into the surrogate and the archives; True if it entered the archive."""
         self._n_complete += 1
         params = t.params
         if self._normalise is not None:
@@ -352,7 +433,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         try:
             u = np.array([c.to_internal(params[n]) for n, c in zip(self._names, self._coords)])
         except (KeyError, ValueError, TypeError):
-            return  # a trial from another space (missing or foreign param values)
+            return False  # a trial from another space (missing or foreign param values)
         violation = sum(max(0.0, v) for v in t.constraints.values())
         feasible = violation <= 0
         if self.use_surrogate:
@@ -371,7 +452,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                 self._infeasible.append((violation, u))
                 self._infeasible.sort(key=lambda x: x[0])
                 del self._infeasible[_INFEASIBLE_POOL:]
-            return
+            return False
         loss = np.asarray(t.values, dtype=float) * self._signs
         member = {"loss": loss, "u": u, "children": 0, "nb": None}
         A = self._arch_loss
@@ -381,7 +462,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                 if (A[weak] < loss).any(axis=1).any() or any(np.array_equal(a["u"], u) for a, w
                                                                in zip(self._arch, weak) if w):
                     self._tolerate(member)  # dominated by (or equal to) an archive member
-                    return
+                    return False
             gone = (loss <= A).all(axis=1) & (loss < A).any(axis=1)
         else:
             gone = np.zeros(0, dtype=bool)
@@ -394,6 +475,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._crowding()
         for a in dropped:   # a member just dominated keeps its unexplored neighbours if it is close
             self._tolerate(a)
+        return True
 
     # ------------------------------------------------------------------ tolerance
     def _gap(self, loss: np.ndarray) -> float:
@@ -490,23 +572,81 @@ class ParetoLocalSearchSampler(BaseSampler):
             # the startup sampler's proposals as they are (TPE repeats a few designs — cache hits
             # for the runner; replacing them by new points measured worse on the speed grid)
             return self._startup.sample_relative(study, trial, search_space)
+        op, params = self._propose()
+        study._storage.set_trial_system_attr(trial._trial_id, _OP_ATTR, op)  # noqa: SLF001
+        return params
+
+    def _propose(self) -> tuple[str, dict]:
+        """(the operator, its proposal) for one trial after the warm-up."""
+        if self.adaptive and self._arch and self._rng.uniform() < self._p_explore():
+            return "explore", self._explore()
         if self._near and self._rng.uniform() < self.p_near:
             got = self._near_neighbour()
             if got is not None:
-                return got
+                return "near", got
         if self._tol and self._rng.uniform() < self.p_tolerance:
             got = self._tolerance_neighbour()
             if got is not None:
-                return got
-        if self._arch and self._rng.uniform() < self.p_neighbour:
+                return "tolerance", got
+        if self._arch and (self.adaptive or self._rng.uniform() < self.p_neighbour):
             got = self._neighbour()
             if got is not None:
-                return got
+                return "neighbour", got
             if self._rng.uniform() < 0.5:   # every archive neighbourhood is exhausted: half each
                 got = self._tolerance_neighbour()
                 if got is not None:
-                    return got
+                    return "tolerance", got
+        return "explore", self._explore()
+
+    def _explore(self) -> dict:
+        if self.screen and self._arch and self._sur is not None and self._sur.n_feasible >= self.min_surrogate \
+                and self._rng.uniform() >= self.screen_blind:
+            got = self._screened()
+            if got is not None:
+                return got
         return self._variation()
+
+    def _screened(self) -> dict | None:
+        """Surrogate-screened exploration: ``screen`` candidates (multi-dimension mutations and
+        crossovers of archive members, a quarter uniformly random), the one proposed drawn at random
+        among the ``screen_top`` not yet evaluated that the surrogate predicts to land furthest
+        outside the archive's attained set (the draw keeps a wrong surrogate from locking a region
+        out)."""
+        U = np.unique(self._candidates(self.screen), axis=0)
+        order = np.argsort(-self._score(U), kind="stable")
+        top: list[tuple[Any, dict]] = []
+        for r in order[:4 * self.screen_top]:
+            params = {n: c.to_param(x) for n, c, x in zip(self._names, self._coords, U[r])}
+            k = self._key(params)
+            if k not in self._seen and all(k != k2 for k2, _ in top):
+                top.append((k, params))
+                if len(top) == self.screen_top:
+                    break
+        if not top:
+            return None
+        k, params = top[self._rng.randint(len(top))]
+        self._seen.add(k)
+        return params
+
+    def _candidates(self, m: int) -> np.ndarray:
+        """``m`` exploration candidates as internal values: 3/4 children of archive members
+        (uniform crossover with probability ``p_crossover``, then 1–3 dimensions mutated on average),
+        1/4 uniformly random points."""
+        A = np.array([a["u"] for a in self._arch])
+        d, rng = A.shape[1], self._rng
+        n_child = m - m // 4
+        C = A[rng.randint(len(A), size=n_child)]
+        cross = (rng.uniform(size=(n_child, d)) < 0.5) & (rng.uniform(size=(n_child, 1)) < self.p_crossover)
+        C = np.where(cross, A[rng.randint(len(A), size=n_child)], C)
+        rate = rng.randint(1, 4, size=(n_child, 1)) / d
+        mut = rng.uniform(size=(n_child, d)) < rate
+        mut[np.arange(n_child), rng.randint(d, size=n_child)] = True
+        for i, c in enumerate(self._coords):
+            rows = np.flatnonzero(mut[:, i])
+            if len(rows):
+                C[rows, i] = c.mutate_many(C[rows, i], rng, self.sigma, self.p_global)
+        R = np.column_stack([c.random_many(m // 4, rng) for c in self._coords])
+        return np.vstack([C, R])
 
     def _variation(self) -> dict:
         params: dict = {}
