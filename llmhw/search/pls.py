@@ -51,10 +51,6 @@ How it samples, per trial:
    stall (1 - the success rate of the last ``explore_window`` local moves / the best such rate so
    far), or more if exploration itself pays (probability matching on the two arms). The statistics
    are rebuilt from the tags, so a resumed or multi-process study continues with them.
-   **Surrogate-screened exploration** (``screen`` > 0, off by default): instead of one blind
-   variation, ``screen`` candidates (multi-dimension mutations and crossovers of archive members, a
-   quarter random) are scored by the surrogate and one of the ``screen_top`` best is drawn (a share
-   ``screen_blind`` stays blind). Measured in ``docs/search-quality.md`` §6.
 8. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
@@ -202,30 +198,6 @@ class _Coord:
                 j = 2 * i - j
         return float(j)
 
-    def random_many(self, n: int, rng: np.random.RandomState) -> np.ndarray:
-        return rng.uniform(size=n) if self.kind == "cont" else rng.randint(len(self.grid), size=n).astype(float)
-
-    def mutate_many(self, u: np.ndarray, rng: np.random.RandomState, sigma: float, p_global: float) -> np.ndarray:
-        """:meth:`mutate` for many values at once (the same move distribution)."""
-        glob = rng.uniform(size=len(u)) < p_global
-        if self.kind == "cont":
-            return np.where(glob, rng.uniform(size=len(u)), np.clip(u + rng.normal(0.0, sigma, len(u)), 0.0, 1.0))
-        n = len(self.grid)
-        if n < 2:
-            return u
-        i = u.astype(int)
-        other = rng.randint(n - 1, size=len(u))
-        other = other + (other >= i)
-        if self.kind == "cat":
-            return other.astype(float)
-        t = self.pos[i] + rng.normal(0.0, sigma, len(u))
-        j = np.abs(self.pos[None, :] - t[:, None]).argmin(axis=1)
-        step = np.where(rng.uniform(size=len(u)) < 0.5, 1, -1)
-        stay = j == i
-        j = np.where(stay, i + step, j)
-        j = np.where(stay & ((j < 0) | (j >= n)), i - step, j)   # always move
-        return np.where(glob, other, j).astype(float)
-
     def neighbours(self, u: float, sigma: float, wide: bool = False) -> list[float]:
         if self.kind == "ord":
             i, n = int(u), len(self.grid)
@@ -313,7 +285,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                  min_surrogate_trials: int = 30, max_tries: int = 50,
                  tolerance: float = 0.02, p_tolerance: float = 0.1,
                  adaptive: bool = False, explore_floor: float = 0.05, explore_cap: float = 0.5,
-                 explore_window: int = 50, screen: int = 0, screen_top: int = 8, screen_blind: float = 0.25):
+                 explore_window: int = 50):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
         self._key_fn, self._normalise, self._values = key, normalise, dict(values or {})
@@ -328,8 +300,6 @@ class ParetoLocalSearchSampler(BaseSampler):
         self.tolerance, self.p_tolerance = float(tolerance), float(p_tolerance)
         self.adaptive, self.explore_floor, self.explore_cap = bool(adaptive), float(explore_floor), float(explore_cap)
         self.explore_window = max(1, int(explore_window))
-        self.screen, self.screen_top = max(0, int(screen)), max(1, int(screen_top))
-        self.screen_blind = float(screen_blind)
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self._reset(None)
@@ -579,7 +549,7 @@ class ParetoLocalSearchSampler(BaseSampler):
     def _propose(self) -> tuple[str, dict]:
         """(the operator, its proposal) for one trial after the warm-up."""
         if self.adaptive and self._arch and self._rng.uniform() < self._p_explore():
-            return "explore", self._explore()
+            return "explore", self._variation()
         if self._near and self._rng.uniform() < self.p_near:
             got = self._near_neighbour()
             if got is not None:
@@ -596,57 +566,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                 got = self._tolerance_neighbour()
                 if got is not None:
                     return "tolerance", got
-        return "explore", self._explore()
-
-    def _explore(self) -> dict:
-        if self.screen and self._arch and self._sur is not None and self._sur.n_feasible >= self.min_surrogate \
-                and self._rng.uniform() >= self.screen_blind:
-            got = self._screened()
-            if got is not None:
-                return got
-        return self._variation()
-
-    def _screened(self) -> dict | None:
-        """Surrogate-screened exploration: ``screen`` candidates (multi-dimension mutations and
-        crossovers of archive members, a quarter uniformly random), the one proposed drawn at random
-        among the ``screen_top`` not yet evaluated that the surrogate predicts to land furthest
-        outside the archive's attained set (the draw keeps a wrong surrogate from locking a region
-        out)."""
-        U = np.unique(self._candidates(self.screen), axis=0)
-        order = np.argsort(-self._score(U), kind="stable")
-        top: list[tuple[Any, dict]] = []
-        for r in order[:4 * self.screen_top]:
-            params = {n: c.to_param(x) for n, c, x in zip(self._names, self._coords, U[r])}
-            k = self._key(params)
-            if k not in self._seen and all(k != k2 for k2, _ in top):
-                top.append((k, params))
-                if len(top) == self.screen_top:
-                    break
-        if not top:
-            return None
-        k, params = top[self._rng.randint(len(top))]
-        self._seen.add(k)
-        return params
-
-    def _candidates(self, m: int) -> np.ndarray:
-        """``m`` exploration candidates as internal values: 3/4 children of archive members
-        (uniform crossover with probability ``p_crossover``, then 1–3 dimensions mutated on average),
-        1/4 uniformly random points."""
-        A = np.array([a["u"] for a in self._arch])
-        d, rng = A.shape[1], self._rng
-        n_child = m - m // 4
-        C = A[rng.randint(len(A), size=n_child)]
-        cross = (rng.uniform(size=(n_child, d)) < 0.5) & (rng.uniform(size=(n_child, 1)) < self.p_crossover)
-        C = np.where(cross, A[rng.randint(len(A), size=n_child)], C)
-        rate = rng.randint(1, 4, size=(n_child, 1)) / d
-        mut = rng.uniform(size=(n_child, d)) < rate
-        mut[np.arange(n_child), rng.randint(d, size=n_child)] = True
-        for i, c in enumerate(self._coords):
-            rows = np.flatnonzero(mut[:, i])
-            if len(rows):
-                C[rows, i] = c.mutate_many(C[rows, i], rng, self.sigma, self.p_global)
-        R = np.column_stack([c.random_many(m // 4, rng) for c in self._coords])
-        return np.vstack([C, R])
+        return "explore", self._variation()
 
     def _variation(self) -> dict:
         params: dict = {}
