@@ -44,13 +44,16 @@ How it samples, per trial:
    1/d (at least one): ordinal values move by a Gaussian step of ``sigma`` on the position scale
    (or anywhere with probability ``p_global``), categorical ones change at random. With
    probability ``p_explore`` a uniformly random point is proposed instead.
-7. **Stall-driven exploration** (``adaptive``, off by default): every proposal after the warm-up is
+7. **Stall-driven exploration** (``adaptive``, on by default since 2026-11-28): every proposal after the warm-up is
    tagged with its operator (trial system attr ``pls:op``: neighbour, near, tolerance, explore) and
    credited when the trial enters the archive. Exploration (step 6) is then chosen first, with a
    share that stays at ``explore_floor`` while local moves pay and rises to ``explore_cap`` as they
    stall (1 - the success rate of the last ``explore_window`` local moves / the best such rate so
-   far), or more if exploration itself pays (probability matching on the two arms). The statistics
-   are rebuilt from the tags, so a resumed or multi-process study continues with them.
+   far), or more if exploration itself pays (probability matching on the two arms); once a whole
+   window of exploration proposals has not paid either, the stall term is dropped and the budget goes
+   back to the walk (late in a long run, where only the walk still finds front designs). The statistics
+   are rebuilt from the tags, so a resumed or multi-process study continues with them. Measured in
+   ``docs/search-quality.md`` §6: it lifts the worst of 10 seeds at 1,000 trials on every case.
 8. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
@@ -284,7 +287,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                  sigma: float = 0.15, p_global: float = 0.1, surrogate: bool = True,
                  min_surrogate_trials: int = 30, max_tries: int = 50,
                  tolerance: float = 0.02, p_tolerance: float = 0.1,
-                 adaptive: bool = False, explore_floor: float = 0.05, explore_cap: float = 0.5,
+                 adaptive: bool = True, explore_floor: float = 0.05, explore_cap: float = 0.5,
                  explore_window: int = 50):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
@@ -386,6 +389,9 @@ class ParetoLocalSearchSampler(BaseSampler):
         hl = self._arm_hist["local"]
         stall = 1.0 - min(1.0, sum(hl) / len(hl) / self._local_peak) \
             if len(hl) == hl.maxlen and self._local_peak > 0 else 0.0
+        he = self._arm_hist["explore"]
+        if len(he) == he.maxlen and not sum(he):
+            stall = 0.0   # exploration has stopped paying too: the budget goes back to the walk
         q = {a: (sum(h) + _ARM_PRIOR[a] * _ARM_PRIOR_N) / (len(h) + _ARM_PRIOR_N) for a, h in self._arm_hist.items()}
         match = q["explore"] / (q["explore"] + q["local"])
         f = self.explore_floor
