@@ -108,6 +108,9 @@ def test_second_signal_abandons_the_batch_and_sigterm_exits_143(workdir):
     ready = workdir / "ready"
     proc = _start(args, workdir, delay=1.2, ready=ready)   # a slow batch: the second signal must cut it
     _wait_for(ready, proc)
+    # into the next batch's 1.2 s evaluation: a first signal that lands between a stored batch and the
+    # next one stops the run at once, and the second then finds the default handler (exit -15)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     t0 = time.time()
