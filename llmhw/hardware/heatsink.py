@@ -172,8 +172,13 @@ def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
     return grid[hi] - DV
 
 
+#: Entries a memo table of the search holds before it is emptied (the air volumes, and the batched search's
+#: chain states).
+MEMO_LIMIT = 2_000_000
+
+
 def _remember(key: tuple[int, float, float, float], V: float) -> float:
-    if len(_AIR_VOLUME_CACHE) > 2_000_000:
+    if len(_AIR_VOLUME_CACHE) > MEMO_LIMIT:
         _AIR_VOLUME_CACHE.clear()
         _FIN_RESISTANCE_CACHE.clear()
         _CHAIN_STATES.clear()
@@ -193,6 +198,13 @@ def fin_resistance_k_per_w(n: int, g: float, A_exp: float, A_fin: float, H: floa
     m = sqrt(2 * h / (K_FIN * T_FIN))
     eta = tanh(m * H) / (m * H)
     return 1 / (h * (A_exp + n * eta * A_fin))
+
+
+def fin_resistance_at(n: int, H: float, L: float, V: float) -> float:
+    """§7.5 R_fin of n fins of height H on a base of length L at air volume V (the geometric terms of
+    :func:`fin_resistance_k_per_w` formed for one point; the search hoists them instead)."""
+    g = fin_gap_m(n)
+    return fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, MU * L)
 
 
 def spreading_psi(R_fin: float, L: float, r2: float, lam: float, th: float, eps_tau: float, eps: float) -> float:
@@ -215,8 +227,7 @@ def source_terms(l: float, w: float, L: float) -> tuple[float, float, float, flo
 
 def thermal_resistance_k_per_w(n: int, H: float, L: float, t_b: float, V: float, l: float, w: float) -> float:
     """§7.5 R_tot = R_die + R_tim + R_sp + R_fin for a heat source l × w (m) (the search's terms, one point)."""
-    g = fin_gap_m(n)
-    R_fin = fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, MU * L)
+    R_fin = fin_resistance_at(n, H, L, V)
     r2, eps, lam, sp_den, R_die_tim = source_terms(l, w, L)
     tau = t_b / r2
     psi = spreading_psi(R_fin, L, r2, lam, math.tanh(lam * tau), eps * tau / _SQRT_PI, eps)

@@ -38,10 +38,7 @@ _T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
 def _volume_and_fin_resistance(n: int, H: float, L: float, L_air: float, v_start: float) -> tuple[float, float]:
     """V = A(n, H, L_air, V_start) and, if V > 0, R_fin(n, H, L, V) (1.0 otherwise: not used)."""
     V = hs.air_volume_search(n, H, L_air, v_start)
-    if V <= 0:
-        return V, 1.0
-    g = hs.fin_gap_m(n)
-    return V, hs.fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, hs.MU * L)
+    return (V, hs.fin_resistance_at(n, H, L, V)) if V > 0 else (V, 1.0)
 
 
 def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], guard: bool
@@ -57,7 +54,7 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
     L_list = [ln[0] for ln in lanes]
     L_air_list = [ln[0] * ln[1] if ln[2] else ln[0] for ln in lanes]
     states = hs._CHAIN_STATES
-    if len(states) > 2_000_000:                       # bounded like the scalar memo tables
+    if len(states) > hs.MEMO_LIMIT:                   # bounded like the scalar memo tables
         states.clear()
     memo_get, chain_items = states.get, _chain.from_iterable
     chains = hs._CHAIN_IDS
