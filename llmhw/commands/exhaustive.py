@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import paths
@@ -24,17 +25,26 @@ from ..exhaustive.hardware_phase import HardwarePhase, hardware_phase
 from ..exhaustive.hardware_table import TABLE_FORMATS
 
 
+@contextmanager
+def server_bar(console: Console, total: int, show: bool = True) -> Iterator[Callable[[int], None] | None]:
+    """A transient progress bar over ``total`` server slots: yields its ``advance(n)``, or None where no
+    bar would be drawn (``show`` off, output not a terminal or notebook; rich.progress is not even imported)."""
+    if not (show and (console.is_terminal or console.is_jupyter)):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("[bold]hardware[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("servers"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("hw", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 def run_hardware_phase(hw, k, fidelity: Fidelity, console: Console,
                        show_progress: bool = True) -> tuple[HardwarePhase, float]:
     """Build every server of a loaded hardware config with a progress bar; returns the phase and CPU seconds."""
-    total = len(hw.chips) * len(hw.packages) * len(hw.servers)
     cpu0 = time.process_time()
-    with Progress(TextColumn("[bold]hardware[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("servers"),
-                  TimeElapsedColumn(), console=console, transient=True,
-                  disable=not show_progress) as bar:
-        task = bar.add_task("hw", total=total)
-        phase = hardware_phase(hw.chips, hw.packages, hw.servers, k, fidelity,
-                               progress=lambda n: bar.advance(task, n))
+    with server_bar(console, len(hw.chips) * len(hw.packages) * len(hw.servers), show_progress) as advance:
+        phase = hardware_phase(hw.chips, hw.packages, hw.servers, k, fidelity, progress=advance)
     return phase, time.process_time() - cpu0
 
 

@@ -17,11 +17,11 @@ from typing import Any, Sequence
 
 from llmhw.errors import UsageError
 from llmhw.paths import DEFAULT_CONSTANTS, OUTPUTS, STUDIES, default_system_for
+from llmhw.search.names import DEFAULT_TRIALS
 
 from .check import (STUDY_NAME_MAX, FlagError, MemoryCheck, check_workload_fits, eval_len_key,
                     parse_workload_flag, validate_flags)
 
-DEFAULT_TRIALS = 200
 ALL = "all"
 #: the flags that describe a study's inputs (ignored, with a note, when a stored study is resumed alone)
 INPUT_FLAGS = ("model", "sys", "workload", "objectives", "enqueue", "mapping", "compat", "serving")

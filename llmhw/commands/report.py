@@ -16,13 +16,14 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from llmhw.commands import add_flag
 from llmhw.errors import UsageError
 from llmhw.paths import OUTPUTS, STUDIES
+
+if TYPE_CHECKING:   # the parser is built for every command: rich loads when a report prints
+    from rich.console import Console
 
 DEFAULT_PORT = 8080
 
@@ -56,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _console() -> Console:
+    from rich.console import Console
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from llmhw.commands import add_flag
-from llmhw.commands.plan import DEFAULT_TRIALS, Flags, StudyPlan, build_plan
 from llmhw.errors import UsageError
 from llmhw.paths import DEFAULT_CONSTANTS, OUTPUTS
+
+if TYPE_CHECKING:   # the parser is built for every command: rich and the plan load when a search runs
+    from rich.console import Console
+
+    from llmhw.commands.plan import Flags, StudyPlan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from llmhw.fidelity import COMPAT_MODES
-    from llmhw.search.names import MAPPING_MODES, SAMPLERS
+    from llmhw.search.names import DEFAULT_TRIALS, MAPPING_MODES, SAMPLERS
     add_flag(parser, "--hw", metavar="FILE", help="hardware config YAML (lists and ranges are search dimensions)")
     add_flag(parser, "--model", metavar="NAME_OR_FILE", help="model name or file")
     add_flag(parser, "--sys", metavar="FILE", help="system config YAML (default: inputs/software/system/<hw stem>.yaml, "
@@ -72,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import optuna
+    from rich.console import Console
+
+    from llmhw.commands.plan import build_plan
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     import sys
     import warnings

@@ -6,9 +6,6 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from rich.console import Console
-
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("validation against measured hardware (docs/validation.md)")
@@ -18,7 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # imported here: scipy and matplotlib are not needed to build the parser (every command pays for that)
+    # imported here: scipy, matplotlib and rich are not needed to build the parser (every command pays for that)
+    from rich.console import Console
+
     from ..calibration.fit import FITTED, fit
     from ..calibration.measurements import load_measurements
     from ..calibration.predict import CALL_OVERHEAD, load_machine, predict_gemm, predict_point, with_parameters

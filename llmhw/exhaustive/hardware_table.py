@@ -1,9 +1,10 @@
 """The hardware table (model.md §15.1): one row per valid server."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..hardware.server import Server
+if TYPE_CHECKING:   # the CLI reads TABLE_FORMATS for its parser without building anything
+    from ..hardware.server import Server
 
 PKG_COLUMNS = ("pkg_num_chips", "pkg_tops", "pkg_sram_mb", "pkg_tdp", "pkg_dram_gb", "pkg_dram_bw_TB_per_sec")
 FULL_COLUMNS = (
