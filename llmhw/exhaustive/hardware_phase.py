@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..fidelity import Fidelity
+from ..gc_pause import gc_paused
 from ..hardware.chip import build_chip
 from ..hardware.constants import Constants
 from ..hardware.heatsink_batch import prefetch_heatsinks
@@ -37,6 +38,7 @@ def _positive(violations: Mapping[str, float]) -> dict[str, float]:
     return {k: v for k, v in violations.items() if v > 0}
 
 
+@gc_paused()   # the heatsink search's memo tables: tens of thousands of small tuples, no cycles (llmhw.gc_pause)
 def hardware_phase(chips: Sequence[Mapping], packages: Sequence[Mapping], servers: Sequence[Mapping],
                    k: Constants, fidelity: Fidelity,
                    progress: Callable[[int], None] | None = None) -> HardwarePhase:
