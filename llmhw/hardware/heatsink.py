@@ -8,6 +8,7 @@ because the loop exits depend on the accumulated values (§18).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Callable
 
@@ -91,6 +92,9 @@ _CHANNEL_TERMS: dict[tuple[int, float], tuple[float, float, float, float, float]
 #: length) → id, and (chain state = (id·64 + n)·64 + thickness index, bits of the warm start) → (V, R_fin)
 _CHAIN_IDS: dict[tuple[float, float], int] = {}
 _CHAIN_STATES: dict[tuple[int, int], tuple[float, float]] = {}
+#: (n, H) → the proofs of earlier air-volume searches (:func:`air_volume_search`), one column per channel
+#: length: (lengths ascending, largest V proven to pass, smallest V proven to fail).
+_PROOFS: dict[tuple[int, float], tuple[list[float], list[float], list[float]]] = {}
 #: base length L → {(n, H, V): R_fin}: heat sources of the same lane length share their fin resistances.
 _FIN_RESISTANCE_CACHE: dict[float, dict[tuple[int, float, float], float]] = {}
 
@@ -102,6 +106,9 @@ FAN_FALLS_TO_M3_PER_S = 0.01
 #: A grid point whose Δp is this far below the fan vouches for every point below it (see
 #: :func:`air_volume_search`); the rounding error of either side is below 1e-10 Pa (terms ≤ 5e4 Pa).
 CERTAIN_PA = 1e-6
+#: Proofs that leave at most this gap between the last point known to pass and the first known to fail are
+#: finished by walking the grid up point by point (a gallop would probe settled points).
+NARROW_M3_PER_S = 4 * DV
 #: The warm start sits 5 ΔV below the previous answer, so the first failing point is usually the 6th or 7th.
 _FIRST_PROBE = 5
 
@@ -128,10 +135,17 @@ def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
     step by step; a point that passes without that margin makes the rest of the walk step by step.
     The search gallops up from the 6th point to a failing one, tries the two points just below it, then
     bisects between the last proven and the first failing point.
+
+    Δp also rises with the channel length L (the second term is (2ρ/(D_h·c)) · √(3.44²·D_h·Re·L + f_num²·L²)
+    · v), so such proofs carry over between lengths of the same (n, H): a point proven to pass at L' ≥ L
+    passes at L, and one whose Δp lies CERTAIN_PA above the fan at L' ≤ L fails at L, for every V of the
+    stretch up to (respectively from) it. The search keeps the best proofs per (n, H) and length
+    (``_PROOFS``) and evaluates only the points they do not settle.
     """
-    terms = _CHANNEL_TERMS.get((n, H))
+    nh = (n, H)
+    terms = _CHANNEL_TERMS.get(nh)
     if terms is None:
-        terms = _CHANNEL_TERMS[(n, H)] = channel_terms(n, H)
+        terms = _CHANNEL_TERMS[nh] = channel_terms(n, H)
     D_h, flow_area, K_c, K_e, f_num = terms
     drop, fan = channel_pressure_drop_pa, fan_pressure_pa
     V = v_start
@@ -139,41 +153,81 @@ def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
         if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
             return V - DV
         V = V + DV
-    grid = [V]                 # grid[k]: the k-th point from here, accumulated
-    lo, hi = 0, None           # every point before grid[lo] passes (Δp ≤ p_fan); grid[hi] fails
-    k, step, fails = _FIRST_PROBE, 1, 0
-    while hi is None or lo < hi:
-        if k >= len(grid):
-            V = grid[-1]
-            for _ in range(k + 1 - len(grid)):
-                V = V + DV
-                grid.append(V)
-        V = grid[k]
-        d, f = drop(V, L, D_h, flow_area, K_c, K_e, f_num), fan(V)
-        if d > f:
-            hi, fails = k, fails + 1
-            k = hi - 1 if fails <= 2 else (lo + hi) // 2
-        elif d < f - CERTAIN_PA and V <= FAN_FALLS_TO_M3_PER_S:      # proves grid[lo..k] pass
-            lo, fails = k + 1, 3
-            if hi is None:
-                k, step = k + step, step * 2
-            else:
-                k = (lo + hi) // 2
-        else:                                         # no proof: step by step from the last proven point
-            k = lo
-            while True:
-                if k >= len(grid):
-                    grid.append(grid[-1] + DV)
-                V = grid[k]
-                if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
+    lengths, passes, fails_from = _PROOFS.get(nh) or _PROOFS.setdefault(nh, ([], [], []))
+    i, j = bisect_left(lengths, L), bisect_right(lengths, L)
+    passing = passes[i] if i < len(lengths) else 0.0     # every point of the stretch ≤ passing passes (L' ≥ L)
+    failing = fails_from[j - 1] if j else math.inf       # every point of the stretch ≥ failing fails (L' ≤ L)
+    top = FAN_FALLS_TO_M3_PER_S
+    if failing - passing <= NARROW_M3_PER_S:         # the proofs settle all but a point or two: walk up
+        while True:
+            if V > passing:
+                if failing <= V <= top:
                     break
-                k += 1
-            lo = hi = k
-    return grid[hi] - DV
+                d, f = drop(V, L, D_h, flow_area, K_c, K_e, f_num), fan(V)
+                if d > f:
+                    if d > f + CERTAIN_PA and V <= top:
+                        failing = V
+                    break
+                if not (d < f - CERTAIN_PA and V <= top):     # no proof: step by step from here
+                    V = V + DV
+                    while drop(V, L, D_h, flow_area, K_c, K_e, f_num) <= fan(V):
+                        V = V + DV
+                    break
+                passing = V
+            V = V + DV
+    else:
+        grid = [V]             # grid[k]: the k-th point from here, accumulated
+        lo, hi = 0, None       # every point before grid[lo] passes (Δp ≤ p_fan); grid[hi] fails
+        k, step, fails = _FIRST_PROBE, 1, 0
+        while hi is None or lo < hi:
+            if k >= len(grid):
+                V = grid[-1]
+                for _ in range(k + 1 - len(grid)):
+                    V = V + DV
+                    grid.append(V)
+            V = grid[k]
+            if V <= passing:
+                proven = True
+            elif failing <= V <= top:
+                proven = False
+            else:
+                d, f = drop(V, L, D_h, flow_area, K_c, K_e, f_num), fan(V)
+                proven = False if d > f else (d < f - CERTAIN_PA and V <= top) or None
+                if proven and V > passing:
+                    passing = V
+                elif d > f + CERTAIN_PA and V <= top and V < failing:
+                    failing = V
+            if proven is False:
+                hi, fails = k, fails + 1
+                k = hi - 1 if fails <= 2 else (lo + hi) // 2
+            elif proven:                                  # proves grid[lo..k] pass
+                lo, fails = k + 1, 3
+                if hi is None:
+                    k, step = k + step, step * 2
+                else:
+                    k = (lo + hi) // 2
+            else:                                         # no proof: step by step from the last proven point
+                k = lo
+                while True:
+                    if k >= len(grid):
+                        grid.append(grid[-1] + DV)
+                    V = grid[k]
+                    if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
+                        break
+                    k += 1
+                lo = hi = k
+        V = grid[hi]
+    if i < j:                  # this length has proofs already: keep the better of each
+        passes[i], fails_from[i] = max(passes[i], passing), min(fails_from[i], failing)
+    else:
+        lengths.insert(i, L)
+        passes.insert(i, passing)
+        fails_from.insert(i, failing)
+    return V - DV
 
 
 #: Entries a memo table of the search holds before it is emptied (the air volumes, and the batched search's
-#: chain states).
+#: chain states; the proofs go with them).
 MEMO_LIMIT = 2_000_000
 
 
@@ -182,6 +236,7 @@ def _remember(key: tuple[int, float, float, float], V: float) -> float:
         _AIR_VOLUME_CACHE.clear()
         _FIN_RESISTANCE_CACHE.clear()
         _CHAIN_STATES.clear()
+        _PROOFS.clear()
     _AIR_VOLUME_CACHE[key] = V
     return V
 
@@ -350,6 +405,7 @@ def clear_caches() -> None:
     _CHANNEL_TERMS.clear()
     _CHAIN_IDS.clear()
     _CHAIN_STATES.clear()
+    _PROOFS.clear()
 
 
 def design_heatsink(heatsource_mm: float, packages_per_lane: int, guard: bool = True) -> Heatsink:

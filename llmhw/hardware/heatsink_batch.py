@@ -56,6 +56,7 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
     states = hs._CHAIN_STATES
     if len(states) > hs.MEMO_LIMIT:                   # bounded like the scalar memo tables
         states.clear()
+        hs._PROOFS.clear()
     memo_get, chain_items = states.get, _chain.from_iterable
     chains = hs._CHAIN_IDS
 

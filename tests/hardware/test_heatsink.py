@@ -54,6 +54,55 @@ def test_air_volume_jump_search_equals_walk_over_many_chains():
                 assert hs.air_volume_m3_per_s(n, H, L, warm) == _plain_air_volume(n, H, L, warm)
 
 
+def test_pressure_drop_rises_with_channel_length():
+    """Δp(n, H, L, V) rises with L at fixed n, H, V (the proofs of one length carry over to the others):
+    checked on 2,000 random (n, H, V) over lengths from 0.1 mm to 3 m."""
+    import random
+    rng = random.Random(11)
+    lengths = [1e-4 * 1.05 ** k for k in range(300) if 1e-4 * 1.05 ** k < 3.0]
+    for _ in range(2000):
+        n, H = rng.randint(2, hs.N_MAX), hs.H_TOT - rng.randint(1, 34) * hs.DT
+        V = rng.uniform(hs.FAN_FALLS_FROM_M3_PER_S, hs.FAN_FALLS_TO_M3_PER_S)
+        drops = [hs.fin_pressure_drop_pa(n, H, L, V) for L in lengths]
+        assert all(b > a for a, b in zip(drops, drops[1:])), (n, H, V)
+
+
+def test_air_volume_proofs_carried_between_lengths_equal_the_walk(monkeypatch):
+    """Searches of one (n, H) at many lengths (ascending, descending, shuffled; cold, warm and far starts)
+    return the plain walk's float while they settle points with the proofs of other lengths (far fewer
+    evaluations of Δp than the same searches with no proofs kept)."""
+    import random
+    rng = random.Random(5)
+    calls = []
+    drop = hs.channel_pressure_drop_pa
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return drop(*args, **kw)
+
+    cases = []
+    for n, H in [(2, 34e-3), (9, 30e-3), (24, 20e-3), (40, 1e-3)]:
+        lengths = [0.02 + 0.001 * k for k in range(200)] + [0.45 * m for m in (1, 2, 3)]
+        for order in (sorted(lengths), sorted(lengths, reverse=True), rng.sample(lengths, len(lengths))):
+            for L in order:
+                answer = _plain_air_volume(n, H, L, hs.DV)
+                start = rng.choice([hs.DV, answer - 5 * hs.DV, answer - rng.randint(0, 40) * hs.DV, 3e-4])
+                cases.append((n, H, L, start if start > 0 else hs.DV))
+    expected = [_plain_air_volume(*c) for c in cases]
+    monkeypatch.setattr(hs, "channel_pressure_drop_pa", counted)
+    counts = {}
+    for keep in (True, False):
+        hs.clear_caches()
+        calls.clear()
+        for case, want in zip(cases, expected):
+            if not keep:
+                hs._PROOFS.clear()
+            assert hs.air_volume_search(*case) == want, case
+        counts[keep] = len(calls)
+    assert counts[True] < 0.6 * counts[False], counts
+    hs.clear_caches()
+
+
 def test_fan_curve_falls_where_the_jump_search_relies_on_it():
     """p_fan'(V) = 5·1.49e14·V⁴ − 4·4.099e12·V³ + 3·3.833e10·V² − 2·1.375e8·V + 70736.364 < 0 on
     [FAN_FALLS_FROM, FAN_FALLS_TO]; it is +70736 at V = 0, so the fan rises first."""
