@@ -90,8 +90,6 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
         keep = ~which
         return F[:, keep], I[:, keep]
 
-    by_chain = np.argsort(I[0], kind="stable")       # lanes of a chain side by side (finish() keeps the order)
-    F, I = F[:, by_chain], I[:, by_chain]
     enter_thickness(F, I, slice(None))
     with np.errstate(divide="ignore", invalid="ignore"):       # lanes with V ≤ 0 compute a Q nobody reads
         while I.shape[1]:
@@ -105,28 +103,26 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
                     failed[ids[low]] = True
                     F, I = finish(F, I, low)
                     continue
-            # lanes of the same chain in the same state share V and R_fin. The lanes stay in chain order, so
-            # such lanes mostly sit side by side: each run of one state is looked up once (no sort; a state
-            # split over two runs is looked up twice and computed once)
+            # lanes of the same chain in the same state share V and R_fin: look each state up once
             state = (chain * 64 + n) * 64 + tbi
             bits = v_start.view(np.int64)
-            new_group = np.empty(state.size, bool)
+            order = np.lexsort((bits, state))
+            new_group = np.empty(order.size, bool)
             new_group[0] = True
-            np.not_equal(state[1:], state[:-1], out=new_group[1:])
-            new_group[1:] |= bits[1:] != bits[:-1]
-            first = np.flatnonzero(new_group)
-            group = np.cumsum(new_group) - 1
+            s_sorted, b_sorted = state[order], bits[order]
+            np.not_equal(s_sorted[1:], s_sorted[:-1], out=new_group[1:])
+            new_group[1:] |= b_sorted[1:] != b_sorted[:-1]
+            first = order[new_group]
+            group = np.empty(order.size, np.int64)
+            group[order] = np.cumsum(new_group) - 1
             keys = list(zip(state[first].tolist(), bits[first].tolist()))
-            found = list(map(memo_get, keys))
+            found = [memo_get(key) for key in keys]
             if None in found:
                 miss = [j for j, f in enumerate(found) if f is None]
                 at = first[miss]
                 for j, i, k, t, v0 in zip(miss, ids[at].tolist(), n[at].tolist(), tbi[at].tolist(),
                                           v_start[at].tolist()):
-                    f = memo_get(keys[j])
-                    if f is None:
-                        f = states[keys[j]] = _volume_and_fin_resistance(k, _H[t], L_list[i], L_air_list[i], v0)
-                    found[j] = f
+                    found[j] = states[keys[j]] = _volume_and_fin_resistance(k, _H[t], L_list[i], L_air_list[i], v0)
             VR = np.fromiter(chain_items(found), float, 2 * len(found)).reshape(-1, 2)
             V, R_fin = VR[group, 0], VR[group, 1]
             np.subtract(V, five_dv, out=v_start)
