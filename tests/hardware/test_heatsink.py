@@ -202,8 +202,8 @@ def test_batched_best_fin_designs_equal_the_scalar_search():
 
 
 def test_batched_search_walks_each_state_once(monkeypatch):
-    """Lanes of one chain in one state share a single air-volume search, even when other lanes of the chain
-    sit between them (their states are found as runs of neighbours, a state split over runs is read twice)."""
+    """Lanes of one chain in one state share a single air-volume search, also when another lane of the chain
+    sits between them in a different state."""
     from llmhw.hardware import heatsink_batch
     walks = []
     search = hs.air_volume_search
@@ -214,7 +214,7 @@ def test_batched_search_walks_each_state_once(monkeypatch):
 
     monkeypatch.setattr(hs, "air_volume_search", counted)
     # three heat sources of the speed grid on one chain (61 mm base, 4 packages): the middle lane leaves the
-    # state the outer two share, so their next states are split over two runs
+    # state the outer two share
     lanes = [(0.06100000000000002, 4, True, side * 1e-3, side * 1e-3)
              for side in (42.6469961562705, 40.28334132281487, 41.83096689152645)]
     lanes += [(L, N, True, side * 1e-3, side * 1e-3) for side in (48.82916143173367, 20.0) for N in (1, 2)
