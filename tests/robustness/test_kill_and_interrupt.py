@@ -106,9 +106,9 @@ def test_second_signal_abandons_the_batch_and_sigterm_exits_143(workdir):
     n, batch = 200, 10
     args = small_search("--sampler", "random", "--batch-size", str(batch), "--seed", "2", trials=n, study="t")
     ready = workdir / "ready"
-    proc = _start(args, workdir, delay=1.2, ready=ready)   # a slow batch: the second signal must cut it
+    proc = _start(args, workdir, delay=4.0, ready=ready)   # a slow batch: the second signal must cut it
     _wait_for(ready, proc)
-    # into the next batch's 1.2 s evaluation: a first signal that lands between a stored batch and the
+    # into the next batch's 4 s evaluation: a first signal that lands between a stored batch and the
     # next one stops the run at once, and the second then finds the default handler (exit -15)
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
@@ -116,7 +116,8 @@ def test_second_signal_abandons_the_batch_and_sigterm_exits_143(workdir):
     t0 = time.time()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
-    assert time.time() - t0 < 0.9                     # did not wait for the 1.2 s batch
+    assert time.time() - t0 < 2.5                     # did not wait for the batch (due 3.5 s after t0); the
+    # margin is for printing the front on a loaded machine
     assert proc.returncode == 143, err
     assert "SIGTERM received again: abandoning the batch in flight" in err and "Traceback" not in err
     assert "interrupted by SIGTERM" in out and "Pareto front of t (feasible)" in out
