@@ -18,7 +18,8 @@ from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
 from llmhw.exhaustive.csv_format import OPTIMA_COLUMNS
-from llmhw.perf.optima import GOALS, OptimaColumns, Optimum, columns_of, optima_columns, sweep_system_scalar
+from llmhw.perf.optima import (GOALS, OptimaColumns, Optimum, columns_of, object_column, optima_columns,
+                               sweep_system_scalar)
 from llmhw.perf.point import PerfResult, evaluate_point
 
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
@@ -74,26 +75,36 @@ METRIC_COLUMNS = {"prefill_sec": "prefill_latency_s", "decoding_sec": "decode_la
                   "generate_tco_per_token": "decode_tco_per_token_usd"}
 
 
-def optima_table(sweeps: Sequence[SystemSweep]) -> dict[str, list]:
-    """The optima table as columns (:data:`OPTIMA_COLUMNS`, Python values): one row per valid system × goal
-    (prefill_lat, prefill_tco, generate_lat, generate_tco) × batch."""
+def optima_table(sweeps: Sequence[SystemSweep]) -> dict[str, Sequence]:
+    """The optima table as columns (:data:`OPTIMA_COLUMNS`): one row per valid system × goal (prefill_lat,
+    prefill_tco, generate_lat, generate_tco) × batch. The numbers are numpy arrays (int64, float64: the
+    values of Python ints and floats), opt_goal and t lists (t keeps its Python type)."""
     if not sweeps:
         return {name: [] for name in OPTIMA_COLUMNS}
     cols = sweeps[0].columns
     which = cols.system            # the sweep of each row
-    heads = np.asarray([(sw.server_index, sw.system_index, sw.system.num_servers, sw.system.prefill_len,
-                         sw.system.decode_len) for sw in sweeps], dtype=object)[which]   # Python values
+    heads = zip(*[(sw.server_index, sw.system_index, sw.system.num_servers, sw.system.prefill_len,
+                   sw.system.decode_len) for sw in sweeps])
+    server, system, num_servers, input_len, output_len = (_per_system(values)[which] for values in heads)
     goal_names = np.asarray(list(GOALS), dtype=object)
-    table = {"server": heads[:, 0], "system": heads[:, 1], "num_servers": heads[:, 2], "input_len": heads[:, 3],
-             "output_len": heads[:, 4], "opt_goal": goal_names[cols.goal], "batch": cols.batch, "t": cols.t,
+    table = {"server": server, "system": system, "num_servers": num_servers, "input_len": input_len,
+             "output_len": output_len, "opt_goal": goal_names[cols.goal], "batch": cols.batch, "t": cols.t,
              "p": cols.p, "micro_batch": cols.micro_batch, "prefill_micro_batch": cols.prefill_micro_batch,
              **{column: cols.metrics[f] for column, f in METRIC_COLUMNS.items()}}
-    return {name: table[name].tolist() for name in OPTIMA_COLUMNS}
+    return {name: table[name].tolist() if table[name].dtype == object else table[name] for name in OPTIMA_COLUMNS}
+
+
+def _per_system(values: Sequence) -> np.ndarray:
+    """One value per system: int64 if they are all Python ints, else Python objects (printed as they are)."""
+    if all(type(v) is int for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return object_column(values)
 
 
 def table_rows(table: Mapping[str, Sequence]) -> list[dict[str, Any]]:
-    """A table of columns as one dict per row (keys in column order)."""
-    return [dict(zip(table, row)) for row in zip(*table.values())]
+    """A table of columns as one dict per row (keys in column order, Python values)."""
+    columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in table.values()]
+    return [dict(zip(table, row)) for row in zip(*columns)]
 
 
 def performance_row(table_goal: str, r: PerfResult) -> dict[str, Any]:
@@ -155,7 +166,7 @@ def performance_rows(sweeps: Sequence[SystemSweep], fidelity: Fidelity) -> list[
 def software_phase(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,
                    fidelity: Fidelity, constants: Constants, vectorized: bool = True
                    ) -> tuple[list[dict[str, Any]], dict[str, list]]:
-    """§0 software phase: (performance-table rows §15.2, the optima table as columns), Python values.
+    """§0 software phase: (performance-table rows §15.2, the optima table as columns, :func:`optima_table`).
 
     ``system_cfgs`` are the expanded system configurations (§0 pre-processing then EXPAND); ``model`` may
     be None when each configuration carries its ``model`` key.

@@ -180,7 +180,7 @@ def _scalar_block(i: int, optima: Mapping[str, Mapping[int, Optimum]]) -> dict:
     """Rows of one system's optimum records."""
     rows = [(i, g, o) for g, goal in enumerate(GOALS) for o in optima[goal].values()]
     block = {"system": [i] * len(rows), "goal": [g for _, g, _ in rows], "batch": [o.batch for *_, o in rows],
-             "t": _objects([o.mapping.t for *_, o in rows])}
+             "t": object_column([o.mapping.t for *_, o in rows])}
     for f in ("p", "micro_batch", "prefill_micro_batch", "e"):
         block[f] = [getattr(o.mapping, f) for *_, o in rows]
     for f in _OPTIMUM_FIELDS:
@@ -188,7 +188,8 @@ def _scalar_block(i: int, optima: Mapping[str, Mapping[int, Optimum]]) -> dict:
     return block
 
 
-def _objects(values: list) -> np.ndarray:
+def object_column(values: Sequence) -> np.ndarray:
+    """``values`` as a numpy object array (the Python objects themselves, e.g. int and float t kept apart)."""
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
@@ -219,7 +220,7 @@ def _batch_blocks(batch: GridBatch, systems: Sequence[System], fidelity: Fidelit
     cands = grid.candidates
     block = {"system": seg_member[seg], "goal": pos // nseg,
              "batch": np.asarray([B for B, _, _ in grid.segments], dtype=np.int64)[seg],
-             "t": _objects([c.t for c in cands])[cand],
+             "t": object_column([c.t for c in cands])[cand],
              "p": np.asarray([c.p for c in cands], dtype=np.int64)[cand],
              "micro_batch": grid.micro_batch[combo], "prefill_micro_batch": grid.prefill_micro_batch[combo],
              "e": np.asarray([c.e for c in cands], dtype=np.int64)[cand]}
