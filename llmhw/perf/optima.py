@@ -94,10 +94,10 @@ def select_optima(grid: Grid) -> np.ndarray | None:
     starts = np.asarray([seg[1] for seg in grid.segments], dtype=np.int64)
     lengths = np.asarray([seg[2] - seg[1] for seg in grid.segments], dtype=np.int64)
     mins = np.minimum.reduceat(metrics, starts, axis=1)
-    hit = metrics == np.repeat(mins, lengths, axis=1)
     n = metrics.shape[1]
-    first = np.where(hit, np.arange(n, dtype=np.int64), n)
-    return np.minimum.reduceat(first, starts, axis=1)
+    row_start = np.arange(0, metrics.size, n)[:, None]               # flat index of each goal's first combo
+    hits = np.flatnonzero(metrics == np.repeat(mins, lengths, axis=1))     # ascending; ≥ 1 per segment
+    return hits[np.searchsorted(hits, row_start + starts)] - row_start     # the first hit of each segment
 
 
 _OPTIMUM_FIELDS = Optimum._fields[3:]

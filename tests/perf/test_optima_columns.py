@@ -70,3 +70,20 @@ def test_no_systems_and_empty_optima():
     empty = {g: {} for g in GOALS}
     cols = columns_of([empty, empty])
     assert len(cols) == 0 and cols.optima(1) == empty
+
+
+def test_select_optima_is_the_first_minimum_of_each_segment():
+    from llmhw.perf.grid import evaluate_grid
+    from llmhw.perf.optima import select_optima
+
+    rng = random.Random(21)
+    for _ in range(6):
+        system = random_system(rng, "reference", max_batch=16)
+        grid = evaluate_grid(system, REFERENCE)
+        if grid is None or not grid.segments:
+            continue
+        best = select_optima(grid)
+        for g, field in enumerate(GOALS.values()):
+            values = getattr(grid, field)
+            for s, (_, start, end) in enumerate(grid.segments):
+                assert best[g, s] == start + int(np.argmin(values[start:end]))      # argmin: the first minimum
