@@ -85,17 +85,19 @@ def write_optima_csv(path: Path, table: Mapping[str, Sequence[Any]]) -> None:
     """The optima table (columns in :data:`OPTIMA_COLUMNS` order): plain CSV, floats in shortest round-trip form.
 
     The text is what :mod:`csv` writes for these cells (``repr`` for a float, ``str`` for anything else,
-    nothing for None, ``\\r\\n`` line ends), formed a column at a time: each distinct float is printed once
-    (:func:`float_texts`; an optima table repeats most of its values). A cell :mod:`csv` would quote (a
+    nothing for None, ``\\r\\n`` line ends), formed a column at a time: each distinct value is printed once
+    (:func:`float_texts`; an optima table repeats most of its values). A column may be a list or a numpy
+    array (int64 or float64: its values are those Python ints and floats). A cell :mod:`csv` would quote (a
     string with a comma, quote or line break) sends the whole table through :mod:`csv` instead.
     """
-    columns = [table[name] for name in OPTIMA_COLUMNS]
+    columns = [_python_values(table[name]) if _numpy_kind(table[name]) is None else table[name]
+               for name in OPTIMA_COLUMNS]
     with gc_paused(), open(path, "w", newline="") as f:     # one text per cell, no cycles (llmhw.gc_pause)
         texts = [column_texts(values) for values in columns]
         if any(t is None for t in texts):
             w = csv.writer(f)
             w.writerow(OPTIMA_COLUMNS)
-            w.writerows(zip(*columns))
+            w.writerows(zip(*map(_python_values, columns)))
         else:
             f.write("\r\n".join([",".join(OPTIMA_COLUMNS), *map(",".join, zip(*texts)), ""]))
 
@@ -103,8 +105,26 @@ def write_optima_csv(path: Path, table: Mapping[str, Sequence[Any]]) -> None:
 _CSV_SPECIAL = (",", '"', "\r", "\n")
 
 
+def _numpy_kind(values: Any) -> str | None:
+    """"f" for a float64 numpy array, "i" for an int64 one, None for anything else."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is None or dtype.itemsize != 8 or dtype.kind not in "fi":
+        return None
+    return dtype.kind
+
+
+def _python_values(values: Sequence[Any]) -> Sequence[Any]:
+    """A numpy array's values as Python objects (a list as it is)."""
+    return values.tolist() if hasattr(values, "tolist") else values
+
+
 def column_texts(values: Sequence[Any]) -> list[str] | None:
     """The cells of one column as :mod:`csv` prints them; None if one would need quoting."""
+    kind = _numpy_kind(values)
+    if kind == "f":
+        return float_texts(values)
+    if kind == "i":
+        return _distinct_texts(values, str)
     kinds = set(map(type, values))
     if kinds == {float}:
         return float_texts(values)
@@ -122,9 +142,16 @@ def float_texts(values: Sequence[float]) -> list[str]:
     import numpy as np          # not at module level: ``--hardware-only`` does not import numpy
 
     bits = np.asarray(values, dtype=np.float64).view(np.int64)
-    distinct, index = np.unique(bits, return_inverse=True)
-    texts = np.asarray(list(map(repr, distinct.view(np.float64).tolist())), dtype=object)
-    return texts[index].tolist()
+    return _distinct_texts(bits, repr, np.float64)
+
+
+def _distinct_texts(values, text, view=None) -> list[str]:
+    """``text`` of each value of an int64 array, each distinct one formed once (read as ``view`` if given)."""
+    import numpy as np
+
+    distinct, index = np.unique(values, return_inverse=True)
+    texts = np.asarray(list(map(text, (distinct if view is None else distinct.view(view)).tolist())), dtype=object)
+    return texts[index.reshape(-1)].tolist()
 
 
 def write_parquet(path: Path, table: Sequence[dict[str, Any]] | Mapping[str, Sequence[Any]],

@@ -6,8 +6,9 @@ the performance rows re-evaluate the chosen mappings with the single-point drive
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from llmhw.fidelity import Fidelity
 from llmhw.gc_pause import gc_paused
@@ -17,7 +18,8 @@ from llmhw.workload.model import Model
 from llmhw.workload.system import System, build_system
 
 from llmhw.exhaustive.csv_format import OPTIMA_COLUMNS
-from llmhw.perf.optima import GOALS, Optimum, sweep_system_scalar, sweep_systems
+from llmhw.perf.optima import (GOALS, OptimaColumns, Optimum, columns_of, object_column, optima_columns,
+                               sweep_system_scalar)
 from llmhw.perf.point import PerfResult, evaluate_point
 
 #: §15.2 performance-table goals → the optimum they read and the metric compared at the target batch.
@@ -27,12 +29,18 @@ TARGET_BATCH = 8
 
 @dataclass(frozen=True)
 class SystemSweep:
-    """The optima of one valid system: ``optima[goal][batch]`` (a batch without mappings is absent)."""
+    """One valid system and where its optima are: row block ``number`` of the sweep's shared ``columns``."""
 
     server_index: int
     system_index: int
     system: System
-    optima: Mapping[str, Mapping[int, Optimum]]
+    columns: OptimaColumns
+    number: int
+
+    @property
+    def optima(self) -> dict[str, dict[int, Optimum]]:
+        """``optima[goal][batch]`` (a batch without mappings is absent)."""
+        return self.columns.optima(self.number)
 
 
 def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,
@@ -49,10 +57,10 @@ def sweep_all(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]
                 valid.append((si, ci, system))
     systems = [system for _, _, system in valid]
     if vectorized:
-        optima = sweep_systems(systems, fidelity)
+        columns = optima_columns(systems, fidelity)
     else:
-        optima = [sweep_system_scalar(system, fidelity) for system in systems]
-    return [SystemSweep(si, ci, system, o) for (si, ci, system), o in zip(valid, optima)]
+        columns = columns_of([sweep_system_scalar(system, fidelity) for system in systems])
+    return [SystemSweep(si, ci, system, columns, n) for n, (si, ci, system) in enumerate(valid)]
 
 
 # ---- tables -----------------------------------------------------------------------------------------
@@ -67,37 +75,36 @@ METRIC_COLUMNS = {"prefill_sec": "prefill_latency_s", "decoding_sec": "decode_la
                   "generate_tco_per_token": "decode_tco_per_token_usd"}
 
 
-def optima_table(sweeps: Iterable[SystemSweep]) -> dict[str, list]:
-    """The optima table as columns (:data:`OPTIMA_COLUMNS`, Python values): one row per valid system × goal
-    (prefill_lat, prefill_tco, generate_lat, generate_tco) × batch."""
-    head: list[tuple] = []             # (server, system, num_servers, input_len, output_len) of each row
-    goals: list[str] = []
-    batches: list[int] = []
-    optima: list[Optimum] = []
-    for sw in sweeps:
-        s = sw.system
-        n = 0
-        for goal in GOALS:
-            per_batch = sw.optima[goal]
-            goals += [goal] * len(per_batch)
-            batches += per_batch
-            optima += per_batch.values()
-            n += len(per_batch)
-        head += [(sw.server_index, sw.system_index, s.num_servers, s.prefill_len, s.decode_len)] * n
-    by_field = dict(zip(Optimum._fields, zip(*optima) if optima else [()] * len(Optimum._fields)))
-    server, system, num_servers, input_len, output_len = zip(*head) if head else [()] * 5
-    mapping = zip(*map(attrgetter("t", "p", "micro_batch", "prefill_micro_batch"), by_field["mapping"]))
-    t, p, micro_batch, prefill_micro_batch = mapping if optima else [()] * 4
+def optima_table(sweeps: Sequence[SystemSweep]) -> dict[str, Sequence]:
+    """The optima table as columns (:data:`OPTIMA_COLUMNS`): one row per valid system × goal (prefill_lat,
+    prefill_tco, generate_lat, generate_tco) × batch. The numbers are numpy arrays (int64, float64: the
+    values of Python ints and floats), opt_goal and t lists (t keeps its Python type)."""
+    if not sweeps:
+        return {name: [] for name in OPTIMA_COLUMNS}
+    cols = sweeps[0].columns
+    which = cols.system            # the sweep of each row
+    heads = zip(*[(sw.server_index, sw.system_index, sw.system.num_servers, sw.system.prefill_len,
+                   sw.system.decode_len) for sw in sweeps])
+    server, system, num_servers, input_len, output_len = (_per_system(values)[which] for values in heads)
+    goal_names = np.asarray(list(GOALS), dtype=object)
     table = {"server": server, "system": system, "num_servers": num_servers, "input_len": input_len,
-             "output_len": output_len, "opt_goal": goals, "batch": batches, "t": t, "p": p,
-             "micro_batch": micro_batch, "prefill_micro_batch": prefill_micro_batch,
-             **{column: by_field[f] for column, f in METRIC_COLUMNS.items()}}
-    return {name: list(table[name]) for name in OPTIMA_COLUMNS}
+             "output_len": output_len, "opt_goal": goal_names[cols.goal], "batch": cols.batch, "t": cols.t,
+             "p": cols.p, "micro_batch": cols.micro_batch, "prefill_micro_batch": cols.prefill_micro_batch,
+             **{column: cols.metrics[f] for column, f in METRIC_COLUMNS.items()}}
+    return {name: table[name].tolist() if table[name].dtype == object else table[name] for name in OPTIMA_COLUMNS}
+
+
+def _per_system(values: Sequence) -> np.ndarray:
+    """One value per system: int64 if they are all Python ints, else Python objects (printed as they are)."""
+    if all(type(v) is int for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return object_column(values)
 
 
 def table_rows(table: Mapping[str, Sequence]) -> list[dict[str, Any]]:
-    """A table of columns as one dict per row (keys in column order)."""
-    return [dict(zip(table, row)) for row in zip(*table.values())]
+    """A table of columns as one dict per row (keys in column order, Python values)."""
+    columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in table.values()]
+    return [dict(zip(table, row)) for row in zip(*columns)]
 
 
 def performance_row(table_goal: str, r: PerfResult) -> dict[str, Any]:
@@ -118,12 +125,16 @@ def choose_system(group: Sequence[SystemSweep], optimum_goal: str) -> SystemSwee
 
     The reference aborts when no system of the group has a batch-8 entry; here the group gets no rows.
     """
+    if not group:
+        return None
+    cols = group[0].columns
+    rows = cols.rows_at(optimum_goal, TARGET_BATCH)[[sw.number for sw in group]].tolist()
+    values = cols.metric(optimum_goal)
     best, best_v = None, None
-    for sw in group:
-        o = sw.optima[optimum_goal].get(TARGET_BATCH)
-        if o is None:
+    for sw, row in zip(group, rows):
+        if row < 0:
             continue
-        v = o.metric()
+        v = float(values[row])
         if best is None or v < best_v:
             best, best_v = sw, v
     return best
@@ -141,9 +152,10 @@ def performance_rows(sweeps: Sequence[SystemSweep], fidelity: Fidelity) -> list[
             chosen = choose_system(group, optimum_goal)
             if chosen is None:
                 continue
+            optima = chosen.optima[optimum_goal]
             B = 1
             while B <= max_batch:
-                o = chosen.optima[optimum_goal].get(B)
+                o = optima.get(B)
                 if o is not None:
                     r = evaluate_point(chosen.system, o.mapping, B, fidelity=fidelity)
                     rows.append(performance_row(table_goal, r))
@@ -154,7 +166,7 @@ def performance_rows(sweeps: Sequence[SystemSweep], fidelity: Fidelity) -> list[
 def software_phase(servers: Sequence[Server], system_cfgs: Sequence[Mapping[str, Any]], model: Model | Mapping | None,
                    fidelity: Fidelity, constants: Constants, vectorized: bool = True
                    ) -> tuple[list[dict[str, Any]], dict[str, list]]:
-    """§0 software phase: (performance-table rows §15.2, the optima table as columns), Python values.
+    """§0 software phase: (performance-table rows §15.2, the optima table as columns, :func:`optima_table`).
 
     ``system_cfgs`` are the expanded system configurations (§0 pre-processing then EXPAND); ``model`` may
     be None when each configuration carries its ``model`` key.

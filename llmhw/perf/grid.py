@@ -7,10 +7,12 @@ stage geometry (:mod:`~llmhw.perf.geometry`), :func:`~llmhw.perf.latency.micro_b
 Integer products are formed in int64 in the same order as Python forms them with ints, so the numbers
 are identical to the single-point driver's.
 
-Structure: micro-batch latencies and per-iteration energies depend only on (t, p, μ); they are computed
-once per (layout, micro-batch) "row" for prefill and for decode. The mappings of all batches ("combos",
-in the §12.1 order) then index those rows, and the per-combo stage metrics and §13.9 TCO per token are
-formed on flat arrays.
+Structure (:class:`Layout`, :class:`StageRows`): micro-batch latencies and per-iteration energies depend
+only on (t, p, μ); they are computed once per (layout, micro-batch) "row" for prefill and for decode. A
+stage's metrics (§13.6–§13.7: T_p or τ and T_g, throughput, utilisation, energy, power) depend only on
+(layout, B, μ): they are computed once per such "stage row" (μ = pmb in prefill, mb in decode: a few times
+fewer than the combos). The mappings of all batches ("combos", in the §12.1 order) then read their two
+stage rows, and the §13.9 TCO per token, which mixes both stages, is formed per combo on flat arrays.
 
 Several systems at once (:func:`grid_batches`): systems that differ only in their size (num_servers and
 its totals) and, for models without §M1 keys, their eval lengths, are joined — their candidates, rows and
@@ -154,8 +156,47 @@ def micro_batch_rows(system: System, geom: StageGeometry, t_int: np.ndarray | No
 
 # ---- the grid of one system ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class StageRows:
+    """How the combos' metrics of one stage (prefill or decode) are formed, in three levels of rows.
+
+    A stage's micro-batch latency and energies (§13.6–§13.7) depend only on (layout, μ): the *micro-batch
+    rows*; its stage metrics (:func:`~llmhw.perf.stages.prefill_stage`, :func:`~llmhw.perf.stages.decode_stage`)
+    only on (layout, B, μ): the *stage rows*, μ = pmb in prefill, mb in decode. The combos then read their
+    stage row (§13.9 cost mixes both stages, per combo). Each level is a fraction of the next one's size.
+    """
+
+    cand: np.ndarray        # candidate of each micro-batch row
+    mu: np.ndarray          # μ of each micro-batch row
+    row: np.ndarray         # micro-batch row of each stage row
+    batch: np.ndarray       # B of each stage row
+    stage_mu: np.ndarray    # μ of each stage row
+    combo: np.ndarray       # stage row of each combo
+
+    def offset(self, cands: int, rows: int, stage_rows: int) -> "StageRows":
+        """The same rows with their candidate, micro-batch-row and stage-row indices shifted (for joining)."""
+        return StageRows(self.cand + cands, self.mu, self.row + rows, self.batch, self.stage_mu, self.combo + stage_rows)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The combos of one system (§12.3 order: batch, then candidate, mb, pmb) and the rows of their stages.
+
+    ``segments[i] = (B, start, end)``: the combos of batch B are ``start:end``. ``shared_rows``: the decode
+    stage has the prefill stage's micro-batch and stage rows (only its combo index differs)."""
+
+    cand: np.ndarray
+    batch: np.ndarray
+    micro_batch: np.ndarray
+    prefill_micro_batch: np.ndarray
+    segments: tuple[tuple[int, int, int], ...]
+    prefill: StageRows
+    decode: StageRows
+    shared_rows: bool
+
+
 _PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-_LAYOUTS: dict[tuple, tuple] = {}
+_LAYOUTS: dict[tuple, Layout | None] = {}
 _LAYOUT_CACHE_MAX = 4096
 
 
@@ -169,53 +210,62 @@ def _pairs(batch: int) -> tuple[np.ndarray, np.ndarray]:
     return got
 
 
-def _combos(n_cands: int, mus: tuple[int, ...], fits: tuple[tuple[int, tuple[int, ...]], ...]):
-    """Combo arrays for the fit pattern ``fits`` = ((B, fitting candidate indices), …); memoized because
-    most systems of a sweep share their pattern."""
+def _combos(n_cands: int, mus: tuple[int, ...], fits: tuple[tuple[int, tuple[int, ...]], ...]) -> Layout | None:
+    """The layout for the fit pattern ``fits`` = ((B, fitting candidate indices), …); memoized because
+    most systems of a sweep share their pattern. ``mus`` = 1, 2, 4, … ≤ max_batch: the μ of the
+    micro-batch rows (every candidate × μ, shared by both stages); the stage rows of batch B are its
+    fitting candidates × the μ ≤ B."""
     key = (n_cands, mus, fits)
-    got = _LAYOUTS.get(key)
-    if got is not None:
-        return got
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
     n_mu = len(mus)
-    lut = np.zeros(max(mus) + 1, dtype=np.int64)
+    lut = np.zeros(max(mus) + 1, dtype=np.int64)       # μ → its position in mus (log2 μ)
     for i, m in enumerate(mus):
         lut[m] = i
-    cand_l, b_l, mb_l, pmb_l, segs = [], [], [], [], []
-    start = 0
+    mu_all = np.asarray(mus, dtype=np.int64)
+    cols: dict[str, list[np.ndarray]] = {name: [] for name in ("cand", "b", "mb", "pmb", "row", "s_b", "s_mu", "p", "g")}
+    segs = []
+    start = n_stage = 0
     for B, fit in fits:
         mbs, pmbs = _pairs(B)
         k = len(fit) * len(mbs)
         if k == 0:
             continue
-        cand_l.append(np.repeat(np.asarray(fit, dtype=np.int64), len(mbs)))
-        mb_l.append(np.tile(mbs, len(fit)))
-        pmb_l.append(np.tile(pmbs, len(fit)))
-        b_l.append(np.full(k, B, dtype=np.int64))
+        fit_a = np.asarray(fit, dtype=np.int64)
+        n_b = int(lut[B]) + 1                            # μ = 1, 2, 4, … ≤ B
+        cols["cand"].append(np.repeat(fit_a, len(mbs)))
+        cols["mb"].append(np.tile(mbs, len(fit)))
+        cols["pmb"].append(np.tile(pmbs, len(fit)))
+        cols["b"].append(np.full(k, B, dtype=np.int64))
+        cols["row"].append((fit_a * n_mu)[:, None].repeat(n_b, 1).reshape(-1) + np.tile(np.arange(n_b), len(fit)))
+        cols["s_mu"].append(np.tile(mu_all[:n_b], len(fit)))
+        cols["s_b"].append(np.full(len(fit) * n_b, B, dtype=np.int64))
+        base = n_stage + np.repeat(np.arange(len(fit), dtype=np.int64) * n_b, len(mbs))
+        cols["p"].append(base + np.tile(lut[pmbs], len(fit)))
+        cols["g"].append(base + np.tile(lut[mbs], len(fit)))
         segs.append((B, start, start + k))
         start += k
-    if not segs:
-        got = None
-    else:
-        cand = np.concatenate(cand_l)
-        mb = np.concatenate(mb_l)
-        pmb = np.concatenate(pmb_l)
+        n_stage += len(fit) * n_b
+    got = None
+    if segs:
+        c = {name: np.concatenate(v) for name, v in cols.items()}
         row_cand = np.repeat(np.arange(n_cands, dtype=np.int64), n_mu)
-        row_mu = np.tile(np.asarray(mus, dtype=np.int64), n_cands)
-        rows = (row_cand, row_mu, cand * n_mu + lut[pmb], row_cand, row_mu, cand * n_mu + lut[mb])
-        got = (cand, np.concatenate(b_l), mb, pmb, tuple(segs), rows)
-        for a in (*got[:4], *rows):      # shared between systems: read-only
+        row_mu = np.tile(mu_all, n_cands)
+        for a in (*c.values(), row_cand, row_mu):      # shared between systems: read-only
             a.setflags(write=False)
+        prefill = StageRows(row_cand, row_mu, c["row"], c["s_b"], c["s_mu"], c["p"])
+        got = Layout(c["cand"], c["b"], c["mb"], c["pmb"], tuple(segs), prefill, replace(prefill, combo=c["g"]), True)
     if len(_LAYOUTS) >= _LAYOUT_CACHE_MAX:
         _LAYOUTS.clear()
     _LAYOUTS[key] = got
     return got
 
 
-def _enumerated_layout(system: System):
+def _enumerated_layout(system: System) -> tuple[list[Candidate], Layout | None]:
     """(candidates, layout) for §12.1 enumerated mappings; combos in §12.3 order (B, p, mb, pmb)."""
     batches = system.batches
     if not batches:
-        return (), None
+        return [], None
     mem = system.server.package.total_mem_bytes
     capacity = [(c, c.t_pkg * mem * c.p) for c in stage_candidates(system)]
     demand = [required_memory_bytes(system, B) for B in batches]
@@ -235,11 +285,11 @@ def _enumerated_layout(system: System):
     return out, _combos(len(out), powers_of_two_upto(system.max_batch), fits)
 
 
-def _default_layout(system: System):
-    """One §12.2 mapping per batch; each combo has its own prefill and decode row."""
+def _default_layout(system: System) -> tuple[list[Candidate], Layout | None]:
+    """One §12.2 mapping per batch; each combo has its own micro-batch and stage row in each stage."""
     points = [default_mapping_point(system, B) for B in system.batches]
     if not points:
-        return (), None
+        return [], None
     cands: list[Candidate] = []
     index: dict[tuple, int] = {}
     cand = []
@@ -255,7 +305,8 @@ def _default_layout(system: System):
     pmb = np.asarray([m.prefill_micro_batch for m in points], dtype=np.int64)
     idx = np.arange(len(points), dtype=np.int64)
     segs = tuple((int(b), i, i + 1) for i, b in enumerate(system.batches))
-    return cands, (cand, B, mb, pmb, segs, (cand, pmb, idx, cand, mb, idx))
+    return cands, Layout(cand, B, mb, pmb, segs, StageRows(cand, pmb, idx, B, pmb, idx),
+                         StageRows(cand, mb, idx, B, mb, idx), False)
 
 
 def evaluate_grid(system: System, fidelity: Fidelity) -> Grid | None:
@@ -366,74 +417,133 @@ def grid_batches(systems: Sequence[System], fidelity: Fidelity) -> Iterator[Grid
             yield batch
 
 
-def _per_member(system: System, members: Sequence[System], counts: Sequence[int], names: Sequence[str]) -> System:
-    """``system`` with each field of ``names`` whose value differs among ``members`` made an array: member k's
-    value repeated ``counts[k]`` times (fields equal in every member keep the number)."""
-    varying = {}
-    for name in names:
-        values = [getattr(m, name) for m in members]
-        if any(v != values[0] or type(v) is not type(values[0]) for v in values):
-            varying[name] = np.repeat(np.asarray(values), counts)
-    return replace(system, **varying) if varying else system
+class _Members:
+    """The systems of one size group, and ``system`` (the first) with each field that differs among them made
+    an array per row (:meth:`per_row`)."""
+
+    def __init__(self, members: Sequence[System]):
+        self.system = members[0]
+        self.members = members
+        self.varying: dict[str, np.ndarray] = {}
+        for name in SIZE_FIELDS + EVAL_FIELDS:
+            values = [getattr(m, name) for m in members]
+            if any(v != values[0] or type(v) is not type(values[0]) for v in values):
+                self.varying[name] = np.asarray(values)
+
+    def per_row(self, counts: Sequence[int], names: Sequence[str] = SIZE_FIELDS + EVAL_FIELDS) -> System:
+        """``system`` with each varying field of ``names`` made an array: member k's value repeated
+        ``counts[k]`` times (fields equal in every member keep the number)."""
+        arrays = {name: np.repeat(v, counts) for name, v in self.varying.items() if name in names}
+        return replace(self.system, **arrays) if arrays else self.system
+
+
+def _starts(counts: Sequence[int]) -> list[int]:
+    """Where each of consecutive blocks of ``counts`` elements starts."""
+    out, at = [], 0
+    for n in counts:
+        out.append(at)
+        at += n
+    return out
+
+
+def _join_stage(rows: Sequence[StageRows], cand_starts: Sequence[int]) -> StageRows:
+    """The stage rows of several members one after the other (candidate, row and stage-row indices shifted)."""
+    if len(rows) == 1:
+        return rows[0]
+    shifted = [r.offset(k, m, s) for r, k, m, s in zip(rows, cand_starts, _starts([len(r.mu) for r in rows]),
+                                                       _starts([len(r.batch) for r in rows]))]
+    return StageRows(*(np.concatenate([getattr(r, name) for r in shifted]) for name in _STAGE_ROWS))
+
+
+_STAGE_ROWS = tuple(f.name for f in fields(StageRows))
+
+
+def _take_fields(stage, index: np.ndarray):
+    """A stage record (:class:`~llmhw.perf.stages.PrefillStage` / ``DecodeStage``) of stage-row arrays
+    gathered per combo."""
+    return type(stage)(*(getattr(stage, f.name)[index] for f in fields(stage)))
+
+
+@dataclass(frozen=True)
+class _RowInputs:
+    """What a stage's rows read besides their μ and B: each micro-batch row's geometry, int t (None unless
+    int and float t are mixed) and system (its member's P and G), and each stage row's system (its member's
+    P, G and size)."""
+
+    geom: StageGeometry
+    t_int: np.ndarray | None
+    rows_system: System
+    stage_system: System
+
+
+def _stage_metrics(rows: StageRows, inputs: _RowInputs, prefill: bool, fidelity: Fidelity):
+    """The stage record (:class:`~llmhw.perf.stages.PrefillStage` or ``DecodeStage``) of each combo: §13.6–§13.7
+    once per micro-batch row, the stage once per stage row, then read per combo."""
+    mbr = micro_batch_rows(inputs.rows_system, inputs.geom, inputs.t_int, rows.mu, prefill, fidelity)
+    total, stage_s, energy = mbr.take(rows.row)
+    make = prefill_stage if prefill else decode_stage
+    return _take_fields(make(inputs.stage_system, total, stage_s, energy, rows.batch, rows.stage_mu, fidelity),
+                        rows.combo)
 
 
 def _evaluate_parts(parts, fidelity: Fidelity) -> GridBatch:
     """The joined grid of ``parts`` = [(index, system, candidates, layout), …] (one size group); its grid is
     None if an int64 product could overflow."""
-    system = parts[0][1]
-    members = [part[1] for part in parts]
-    cands, values, bounds, segs = [], [], [(0, 0, 0)], []
-    cols: list[list[np.ndarray]] = [[] for _ in range(10)]
-    p_counts, g_counts = [], []                    # micro-batch rows of each member, prefill and decode
-    for _, member, m_cands, (m_cand, m_B, m_mb, m_pmb, m_segs, m_rows) in parts:
-        k0, c0, _ = bounds[-1]
+    group = _Members([part[1] for part in parts])
+    cands: list[Candidate] = []
+    values: list[tuple] = []
+    for _, member, m_cands, _ in parts:
         values += layout_values(member, [(c.t, c.p, c.e) for c in m_cands], fidelity)
         cands += m_cands
-        segs += [(b, start + c0, end + c0) for b, start, end in m_segs]
-        p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = m_rows
-        for col, a in zip(cols, (m_cand + k0, m_B, m_mb, m_pmb, p_cand + k0, p_mu, p_idx + sum(p_counts),
-                                 g_cand + k0, g_mu, g_idx + sum(g_counts))):
-            col.append(a)
-        p_counts.append(len(p_cand))
-        g_counts.append(len(g_cand))
-        bounds.append((len(cands), c0 + len(m_cand), len(segs)))
-    cand, B, mb, pmb, *rows = (np.concatenate(col) for col in cols)
-    if all(r[3] is r[0] and r[4] is r[1] for *_, (*_, r) in parts):
-        rows[3], rows[4] = rows[0], rows[1]          # the same (layout, μ) rows in prefill and decode
+    layouts: list[Layout] = [part[3] for part in parts]
+    k_starts = _starts([len(part[2]) for part in parts])
+    n_combos = [len(lay.cand) for lay in layouts]
+    c_starts = _starts(n_combos)
+    cand = np.concatenate([lay.cand + k for lay, k in zip(layouts, k_starts)])
+    B, mb, pmb = (np.concatenate([getattr(lay, name) for lay in layouts])
+                  for name in ("batch", "micro_batch", "prefill_micro_batch"))
+    segs = tuple((b, start + c0, end + c0) for lay, c0 in zip(layouts, c_starts) for b, start, end in lay.segments)
+    bounds = tuple(zip([*k_starts, len(cands)], [*c_starts, len(cand)],
+                       _starts([len(lay.segments) for lay in layouts] + [0])))
+    shared = all(lay.shared_rows for lay in layouts)
+    pre_rows = _join_stage([lay.prefill for lay in layouts], k_starts)
+    if shared:          # the decode stage reads the prefill's rows: only its combo index is joined
+        s_starts = _starts([len(lay.decode.batch) for lay in layouts])
+        gen_rows = replace(pre_rows, combo=np.concatenate([lay.decode.combo + s for lay, s in zip(layouts, s_starts)])
+                           if len(layouts) > 1 else layouts[0].decode.combo)
+    else:
+        gen_rows = _join_stage([lay.decode for lay in layouts], k_starts)
     indices = tuple(part[0] for part in parts)
     geoms = stack_geometry(values)
     max_mu = int(max(int(mb.max()), int(pmb.max()), 1))
-    if not all(_int_bound_ok(m, geoms, max_mu, fidelity) for m in members):
+    if not all(_int_bound_ok(m, geoms, max_mu, fidelity) for m in group.members):
         return GridBatch(indices, None)
-    p_cand, p_mu, p_idx, g_cand, g_mu, g_idx = rows
     t_int = None
-    if geoms.t.dtype != np.int64 and not all(_float_t_exact(m, geoms, max_mu) for m in members):
+    if geoms.t.dtype != np.int64 and not all(_float_t_exact(m, geoms, max_mu) for m in group.members):
         t_int = np.asarray([c.t if isinstance(c.t, (int, np.integer)) else 0 for c in cands], dtype=np.int64)
-    # a micro-batch row sees its member's P and G; a combo its member's P, G and size (SIZE_FIELDS)
-    geom = geoms.take(p_cand)
-    rows_t = None if t_int is None else t_int[p_cand]
-    rows_system = _per_member(system, members, p_counts, EVAL_FIELDS)
-    total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, p_mu, True, fidelity).take(p_idx)
-    combos = _per_member(system, members, [b[1] - a[1] for a, b in zip(bounds, bounds[1:])],
-                         SIZE_FIELDS + EVAL_FIELDS)
-    pre = prefill_stage(combos, total, stage, energy, B, pmb, fidelity)
-    if g_cand is not p_cand:
-        geom = geoms.take(g_cand)
-        rows_t = None if t_int is None else t_int[g_cand]
-        rows_system = _per_member(system, members, g_counts, EVAL_FIELDS)
-    total, stage, energy = micro_batch_rows(rows_system, geom, rows_t, g_mu, False, fidelity).take(g_idx)
-    gen = decode_stage(combos, total, stage, energy, B, mb, fidelity)
+
+    # a micro-batch row sees its member's P and G; a stage row and a combo its member's P, G and size
+    def inputs(rows: StageRows, per_member: Sequence[StageRows]) -> _RowInputs:
+        return _RowInputs(geoms.take(rows.cand), None if t_int is None else t_int[rows.cand],
+                          group.per_row([len(r.mu) for r in per_member], EVAL_FIELDS),
+                          group.per_row([len(r.batch) for r in per_member]))
+
+    pre_inputs = inputs(pre_rows, [lay.prefill for lay in layouts])
+    gen_inputs = pre_inputs if shared else inputs(gen_rows, [lay.decode for lay in layouts])
+    pre = _stage_metrics(pre_rows, pre_inputs, True, fidelity)
+    gen = _stage_metrics(gen_rows, gen_inputs, False, fidelity)
+    combos = group.per_row(n_combos)
     cost = token_cost(combos, B, pre.latency_s, gen.latency_s, pre.utilization, gen.utilization, pre.power_w,
                       gen.power_w, fidelity)
     grid = Grid(candidates=tuple(cands), cand=cand, batch=B, micro_batch=mb, prefill_micro_batch=pmb,
-                segments=tuple(segs), prefill_latency_s=pre.latency_s, decode_latency_s=gen.latency_s,
+                segments=segs, prefill_latency_s=pre.latency_s, decode_latency_s=gen.latency_s,
                 tpot_s=gen.tpot_s, prefill_throughput_tok_per_s=pre.throughput_tok_per_s,
                 decode_throughput_tok_per_s=gen.throughput_tok_per_s,
                 prefill_utilization=pre.utilization, decode_utilization=gen.utilization,
                 prefill_energy_j=pre.energy_j, decode_energy_j=gen.energy_j, prefill_power_w=pre.power_w,
                 decode_power_w=gen.power_w, prefill_tco_per_token_usd=cost.prefill_tco_per_token_usd,
                 decode_tco_per_token_usd=cost.decode_tco_per_token_usd)
-    return GridBatch(indices, grid, tuple(bounds))
+    return GridBatch(indices, grid, bounds)
 
 
 def _empty_grid(cands) -> Grid:

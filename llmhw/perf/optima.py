@@ -1,14 +1,17 @@
 """The four per-batch optima of one system (model.md §12.3), by the grid driver or the single-point loop.
 
-:func:`sweep_system_vector` reads them off the grid driver (first minimum of each goal's metric per batch,
-as §12.3's strict comparison with first-wins ties), and :func:`sweep_systems` does so for many systems with
-one grid evaluation and one selection per group (:func:`~llmhw.perf.grid.grid_batches`);
+:func:`optima_columns` reads them off the grid driver for many systems, with one grid evaluation and one
+selection per size group (:func:`~llmhw.perf.grid.grid_batches`; first minimum of each goal's metric per
+batch, as §12.3's strict comparison with first-wins ties), as columns (:class:`OptimaColumns`: the
+exhaustive optima table is read off them without a Python record per row); :func:`sweep_systems` and
+:func:`sweep_system_vector` give the same optima as :class:`Optimum` records per system.
 :func:`sweep_system_scalar` is the plain loop over :func:`~llmhw.perf.point.evaluate_point` they must agree
-with (and the fallback).
+with (and the fallback; :func:`columns_of` turns its records into columns).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -45,9 +48,6 @@ class Optimum(NamedTuple):
     decode_power_w: float
     prefill_tco_per_token_usd: float
     decode_tco_per_token_usd: float
-
-    def metric(self) -> float:
-        return getattr(self, GOALS[self.goal])
 
     @classmethod
     def from_result(cls, goal: str, r: PerfResult) -> "Optimum":
@@ -94,15 +94,61 @@ def select_optima(grid: Grid) -> np.ndarray | None:
     starts = np.asarray([seg[1] for seg in grid.segments], dtype=np.int64)
     lengths = np.asarray([seg[2] - seg[1] for seg in grid.segments], dtype=np.int64)
     mins = np.minimum.reduceat(metrics, starts, axis=1)
-    hit = metrics == np.repeat(mins, lengths, axis=1)
     n = metrics.shape[1]
-    first = np.where(hit, np.arange(n, dtype=np.int64), n)
-    return np.minimum.reduceat(first, starts, axis=1)
+    row_start = np.arange(0, metrics.size, n)[:, None]               # flat index of each goal's first combo
+    hits = np.flatnonzero(metrics == np.repeat(mins, lengths, axis=1))     # ascending; ≥ 1 per segment
+    return hits[np.searchsorted(hits, row_start + starts)] - row_start     # the first hit of each segment
 
 
-_OPTIMUM_FIELDS = ("prefill_latency_s", "decode_latency_s", "prefill_throughput_tok_per_s",
-                   "decode_throughput_tok_per_s", "prefill_utilization", "decode_utilization",
-                   "prefill_power_w", "decode_power_w", "prefill_tco_per_token_usd", "decode_tco_per_token_usd")
+_OPTIMUM_FIELDS = Optimum._fields[3:]
+
+
+@dataclass(frozen=True)
+class OptimaColumns:
+    """The §12.3 optima of many systems as columns: one row per system × goal × batch, in the order of the
+    systems (their index in the caller's list), then :data:`GOALS`, then batch ascending (a batch without
+    mappings has no row). The optima table is read off these columns; :meth:`optima` gives one system's
+    optima as :class:`Optimum` records."""
+
+    system: np.ndarray                  # int64: the system's index in the caller's list
+    goal: np.ndarray                    # int64: index into GOALS
+    batch: np.ndarray                   # int64
+    t: np.ndarray                       # object: t keeps its Python type (int, or float when p > num_servers)
+    p: np.ndarray                       # int64, like micro_batch, prefill_micro_batch and e
+    micro_batch: np.ndarray
+    prefill_micro_batch: np.ndarray
+    e: np.ndarray
+    metrics: dict[str, np.ndarray]      # each field of _OPTIMUM_FIELDS: float64
+    starts: np.ndarray                  # rows of system i: starts[i]:starts[i + 1]
+
+    def __len__(self) -> int:
+        return len(self.system)
+
+    def optima(self, i: int) -> dict[str, dict[int, Optimum]]:
+        """``optima[goal][batch]`` of system ``i``."""
+        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+        out: dict[str, dict[int, Optimum]] = {g: {} for g in GOALS}
+        names = tuple(GOALS)
+        cols = [self.goal[lo:hi].tolist(), self.batch[lo:hi].tolist(), self.t[lo:hi].tolist(),
+                *(getattr(self, f)[lo:hi].tolist() for f in ("p", "micro_batch", "prefill_micro_batch", "e")),
+                *(self.metrics[f][lo:hi].tolist() for f in _OPTIMUM_FIELDS)]
+        for g, B, t, p, mb, pmb, e, *metrics in zip(*cols):
+            out[names[g]][B] = Optimum(names[g], B, MappingPoint(t, p, mb, pmb, e), *metrics)
+        return out
+
+    def rows_at(self, goal: str, batch: int) -> np.ndarray:
+        """The row of each system's optimum for ``goal`` at ``batch`` (-1 where it has none)."""
+        hit = np.flatnonzero((self.goal == list(GOALS).index(goal)) & (self.batch == batch))
+        out = np.full(len(self.starts) - 1, -1, dtype=np.int64)
+        out[self.system[hit]] = hit
+        return out
+
+    def metric(self, goal: str) -> np.ndarray:
+        """The metric each row's goal minimises, for rows of ``goal``."""
+        return self.metrics[GOALS[goal]]
+
+
+_COLUMN_FIELDS = ("system", "goal", "batch", "t", "p", "micro_batch", "prefill_micro_batch", "e")
 
 
 def sweep_system_vector(system: System, fidelity: Fidelity) -> dict[str, dict[int, Optimum]]:
@@ -111,42 +157,88 @@ def sweep_system_vector(system: System, fidelity: Fidelity) -> dict[str, dict[in
 
 
 def sweep_systems(systems: Sequence[System], fidelity: Fidelity) -> list[dict[str, dict[int, Optimum]]]:
-    """:func:`sweep_system_vector` of each system; the systems of one size group are evaluated together
+    """:func:`sweep_system_vector` of each system, read off :func:`optima_columns`."""
+    cols = optima_columns(systems, fidelity)
+    return [cols.optima(i) for i in range(len(systems))]
+
+
+def optima_columns(systems: Sequence[System], fidelity: Fidelity) -> OptimaColumns:
+    """The optima of every system as columns: the systems of one size group are evaluated together
     (:func:`~llmhw.perf.grid.grid_batches`) and their optima selected in one pass."""
-    out: list = [None] * len(systems)
+    blocks: list[dict] = []
     for batch in grid_batches(systems, fidelity):
-        for i, optima in zip(batch.members, _batch_optima(batch, systems, fidelity)):
-            out[i] = optima
+        blocks += _batch_blocks(batch, systems, fidelity)
+    return _join_blocks(blocks, len(systems))
+
+
+def columns_of(optima: Sequence[Mapping[str, Mapping[int, Optimum]]]) -> OptimaColumns:
+    """The columns of per-system optima (e.g. the single-point loop's, :func:`sweep_system_scalar`)."""
+    return _join_blocks([_scalar_block(i, o) for i, o in enumerate(optima)], len(optima))
+
+
+def _scalar_block(i: int, optima: Mapping[str, Mapping[int, Optimum]]) -> dict:
+    """Rows of one system's optimum records."""
+    rows = [(i, g, o) for g, goal in enumerate(GOALS) for o in optima[goal].values()]
+    block = {"system": [i] * len(rows), "goal": [g for _, g, _ in rows], "batch": [o.batch for *_, o in rows],
+             "t": object_column([o.mapping.t for *_, o in rows])}
+    for f in ("p", "micro_batch", "prefill_micro_batch", "e"):
+        block[f] = [getattr(o.mapping, f) for *_, o in rows]
+    for f in _OPTIMUM_FIELDS:
+        block[f] = np.asarray([getattr(o, f) for *_, o in rows], dtype=np.float64)
+    return block
+
+
+def object_column(values: Sequence) -> np.ndarray:
+    """``values`` as a numpy object array (the Python objects themselves, e.g. int and float t kept apart)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
-def _batch_optima(batch: GridBatch, systems: Sequence[System], fidelity: Fidelity) -> list[dict]:
-    """The optima of each member of ``batch`` (the single-point loop where its grid is None or has a NaN)."""
+def _batch_blocks(batch: GridBatch, systems: Sequence[System], fidelity: Fidelity) -> list[dict]:
+    """The rows of each member of ``batch`` (the single-point loop where its grid is None or has a NaN)."""
     grid = batch.grid
     if grid is None:
-        return [sweep_system_scalar(systems[i], fidelity) for i in batch.members]
+        return [_scalar_block(i, sweep_system_scalar(systems[i], fidelity)) for i in batch.members]
     if not grid.segments:
-        return [{g: {} for g in GOALS} for _ in batch.members]
+        return []
     best = select_optima(grid)
     if best is None:
         if len(batch.members) == 1:
-            return [sweep_system_scalar(systems[batch.members[0]], fidelity)]
-        return [sweep_system_vector(systems[i], fidelity) for i in batch.members]     # find the NaN's system
-    flat = best.reshape(-1)
-    segments = grid.segments
-    nseg = len(segments)
-    batches = [B for B, _, _ in segments]
-    optima = list(map(Optimum, [g for g in GOALS for _ in segments], batches * len(GOALS), _mappings(grid, flat),
-                      *(getattr(grid, f)[flat].tolist() for f in _OPTIMUM_FIELDS)))
-    return [{goal: dict(zip(batches[s0:s1], optima[g * nseg + s0:g * nseg + s1])) for g, goal in enumerate(GOALS)}
-            for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:])]
-
-
-def _mappings(grid: Grid, index: np.ndarray) -> list[MappingPoint]:
-    """The mapping of each combo of ``index`` (one object per distinct combo: goals often share one)."""
-    distinct, back = np.unique(index, return_inverse=True)
+            return [_scalar_block(batch.members[0], sweep_system_scalar(systems[batch.members[0]], fidelity))]
+        return [_scalar_block(i, sweep_system_vector(systems[i], fidelity)) for i in batch.members]  # find the NaN's system
+    nseg = len(grid.segments)
+    n_goals = len(GOALS)
+    # flat positions goal·nseg + segment of best, member by member, goals then segments within a member
+    pos = np.concatenate([(np.arange(n_goals)[:, None] * nseg + np.arange(s0, s1)[None, :]).reshape(-1)
+                          for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:])])
+    seg = pos % nseg
+    seg_member = np.repeat(np.asarray(batch.members, dtype=np.int64),
+                           [s1 - s0 for (_, _, s0), (_, _, s1) in zip(batch.bounds, batch.bounds[1:])])
+    combo = best.reshape(-1)[pos]
+    cand = grid.cand[combo]
     cands = grid.candidates
-    made = [MappingPoint(c.t, c.p, mb, pmb, c.e) for c, mb, pmb in
-            zip(map(cands.__getitem__, grid.cand[distinct].tolist()), grid.micro_batch[distinct].tolist(),
-                grid.prefill_micro_batch[distinct].tolist())]
-    return list(map(made.__getitem__, back.tolist()))
+    block = {"system": seg_member[seg], "goal": pos // nseg,
+             "batch": np.asarray([B for B, _, _ in grid.segments], dtype=np.int64)[seg],
+             "t": object_column([c.t for c in cands])[cand],
+             "p": np.asarray([c.p for c in cands], dtype=np.int64)[cand],
+             "micro_batch": grid.micro_batch[combo], "prefill_micro_batch": grid.prefill_micro_batch[combo],
+             "e": np.asarray([c.e for c in cands], dtype=np.int64)[cand]}
+    for f in _OPTIMUM_FIELDS:
+        block[f] = getattr(grid, f)[combo]
+    return [block]
+
+
+def _join_blocks(blocks: list[dict], n_systems: int) -> OptimaColumns:
+    """Blocks of rows joined and ordered by system (stable: each system's rows keep their order)."""
+    def column(name, dtype):
+        if not blocks:
+            return np.zeros(0, dtype=dtype)
+        return np.concatenate([np.asarray(b[name], dtype=dtype) for b in blocks])
+
+    system = column("system", np.int64)
+    order = np.argsort(system, kind="stable")
+    cols = {name: column(name, object if name == "t" else np.int64)[order] for name in _COLUMN_FIELDS}
+    metrics = {f: column(f, np.float64)[order] for f in _OPTIMUM_FIELDS}
+    starts = np.searchsorted(cols["system"], np.arange(n_systems + 1))
+    return OptimaColumns(**cols, metrics=metrics, starts=starts)

@@ -57,3 +57,31 @@ def test_cells_needing_quotes_or_empty_cells_match_the_csv_module(tmp_path):
 def test_float_texts_are_repr_with_signed_zero_kept():
     values = [0.0, -0.0, 0.0, math.nan, 1e16, 0.1, 0.1, -math.inf]
     assert float_texts(values) == ["0.0", "-0.0", "0.0", "nan", "1e+16", "0.1", "0.1", "-inf"]
+
+
+AWKWARD = [5e-324, 2.2250738585072014e-308, 2.225073858507201e-308, 1e16, 9999999999999998.0, 1e-5, 0.0001,
+           -0.0, 0.0, math.nan, math.inf, -math.inf, 1e22, 1.7976931348623157e308, 0.1 + 0.2, 1 / 3, 123456789012345680.0]
+
+
+def test_float_texts_equal_repr_on_awkward_doubles():
+    values = AWKWARD + AWKWARD[::-1]
+    assert float_texts(values) == [repr(v) for v in values]
+
+
+def test_numpy_columns_print_as_their_python_values(tmp_path):
+    """The optima table may hand numbers over as int64 / float64 arrays: the file is the lists' text."""
+    import numpy as np
+
+    rng = random.Random(6)
+    rows = _rows(rng, 300)
+    for i, v in enumerate(AWKWARD):
+        rows[i]["prefill_sec"] = v
+    table = _table(rows)
+    arrays = {c: (np.asarray(v, dtype=np.float64) if c in OPTIMA_COLUMNS[11:] else
+                  np.asarray(v, dtype=np.int64) if all(type(x) is int for x in v) else v) for c, v in table.items()}
+    assert isinstance(arrays["server"], np.ndarray) and isinstance(arrays["prefill_sec"], np.ndarray)
+    write_optima_csv(tmp_path / "got.csv", arrays)
+    assert (tmp_path / "got.csv").read_bytes() == _csv_module_text(tmp_path, rows)
+    rows[7]["opt_goal"] = "a,b"                       # quoting: the csv module path, with the arrays' values
+    write_optima_csv(tmp_path / "got.csv", dict(arrays, opt_goal=[r["opt_goal"] for r in rows]))
+    assert (tmp_path / "got.csv").read_bytes() == _csv_module_text(tmp_path, rows)
