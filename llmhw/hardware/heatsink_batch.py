@@ -39,6 +39,7 @@ SCALAR_TAIL = 40
 
 _T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
 _N_TB = len(_T_B)
+_GAPS = hs.FIN_GAPS_M
 _float_bits = struct.Struct("q").unpack
 _pack_float = struct.Struct("d").pack
 
@@ -46,7 +47,10 @@ _pack_float = struct.Struct("d").pack
 def _volume_and_fin_resistance(n: int, H: float, L: float, L_air: float, v_start: float) -> tuple[float, float]:
     """V = A(n, H, L_air, V_start) and, if V > 0, R_fin(n, H, L, V) (1.0 otherwise: not used)."""
     V = hs.air_volume_search(n, H, L_air, v_start)
-    return (V, hs.fin_resistance_at(n, H, L, V)) if V > 0 else (V, 1.0)
+    if V <= 0:
+        return V, 1.0
+    g = _GAPS[n]                                       # hs.fin_resistance_at with the gap looked up
+    return V, hs.fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, hs.MU * L)
 
 
 def _finish_lane(f: list, i: list, L_air: float, guard: bool, memo: dict) -> tuple | None:
