@@ -77,7 +77,7 @@ def resolve_fidelity(cli_compat: str | None, system_raw: dict | None) -> Fidelit
 
 
 def run(args) -> int:
-    console = Console()
+    console = Console(highlight=False)     # as the other commands: no repr highlighting (its regexes cost ~1 %)
     hw_path = Path(args.hw)
     stem = hw_path.stem
     out_dir = Path(args.outputs) / stem

@@ -58,6 +58,10 @@ def fin_gap_m(n: int) -> float:
     return (W_B - n * T_FIN) / (n - 1)
 
 
+#: fin_gap_m(n) for n = 0 … N_MAX (0.0 below two fins): the searches look gaps up instead of computing them
+FIN_GAPS_M = (0.0, 0.0) + tuple(fin_gap_m(k) for k in range(2, N_MAX + 1))
+
+
 def channel_terms(n: int, H: float) -> tuple[float, float, float, float, float]:
     """§7.3 terms of n fin channels of height H that do not depend on the air volume:
     (hydraulic diameter D_h, flow area, K_c, K_e, f·Re numerator)."""
@@ -335,7 +339,7 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
     r2, eps, lam, sp_den, R_die_tim = source_terms(l, w, L)     # heat source and base length (§7.5)
     cache = _AIR_VOLUME_CACHE
     fins = _FIN_RESISTANCE_CACHE.setdefault(L, {})      # R_fin depends on (n, H, L, V) only, not the source
-    gaps = [0.0, 0.0] + [fin_gap_m(k) for k in range(2, N_MAX + 1)]
+    gaps = FIN_GAPS_M
     exposed = [0.0, 0.0] + [(k - 1) * gaps[k] * L for k in range(2, N_MAX + 1)]
     mu_L = MU * L
     for t_b, H in zip(THICKNESSES_M, FIN_HEIGHTS_M):

@@ -15,6 +15,7 @@ base lengths the selections still need (plus a few beyond, as the scan usually g
 from __future__ import annotations
 
 import math
+import struct
 from itertools import chain as _chain
 from typing import Iterable, Sequence
 
@@ -32,13 +33,67 @@ AHEAD_FACTOR, AHEAD_EXTRA, AHEAD_MIN = 1.5, 2, 4
 WHOLE_RANGE = 80
 
 
+#: lanes left when the lockstep hands them to :func:`_finish_lane` (numpy's cost per call outweighs the
+#: arrays' gain on a few lanes: the last ~200 steps of a batch have at most this many)
+SCALAR_TAIL = 40
+
 _T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
+_N_TB = len(_T_B)
+_GAPS = hs.FIN_GAPS_M
+_float_bits = struct.Struct("q").unpack
+_pack_float = struct.Struct("d").pack
 
 
 def _volume_and_fin_resistance(n: int, H: float, L: float, L_air: float, v_start: float) -> tuple[float, float]:
     """V = A(n, H, L_air, V_start) and, if V > 0, R_fin(n, H, L, V) (1.0 otherwise: not used)."""
     V = hs.air_volume_search(n, H, L_air, v_start)
-    return (V, hs.fin_resistance_at(n, H, L, V)) if V > 0 else (V, 1.0)
+    if V <= 0:
+        return V, 1.0
+    g = _GAPS[n]                                       # hs.fin_resistance_at with the gap looked up
+    return V, hs.fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, hs.MU * L)
+
+
+def _finish_lane(f: list, i: list, L_air: float, guard: bool, memo: dict) -> tuple | None:
+    """One lane of :func:`best_fin_designs` taken on from its lockstep state (``f``, ``i``: its columns of F
+    and I as Python numbers) to the end of its search, step for step as the lockstep would take it, on the
+    same floats and the same memo of chain states; returns (ok, n, thickness index, V, Q), or None where the
+    search fails (``guard`` off and a warm start ≤ 0)."""
+    L, N, r2, eps, lam, sp_den, R_die_tim, th, eps_tau, v_start, bt_V, bt_Q, bL_V, bL_Q = f
+    chain, n, tbi, _, bt_ok, bt_n, bL_ok, bL_n, bL_tbi = i
+    tanh, DV, N_MAX, spreading_psi, package_power_w = math.tanh, hs.DV, hs.N_MAX, hs.spreading_psi, hs.package_power_w
+    five_dv = 5 * DV
+    while True:
+        if v_start <= 0:
+            if not guard:
+                return None
+            v_start = DV
+        key = ((chain * 64 + n) * 64 + tbi, _float_bits(_pack_float(v_start))[0])
+        VR = memo.get(key)
+        if VR is None:
+            VR = memo[key] = _volume_and_fin_resistance(n, _H[tbi], L, L_air, v_start)
+        V, R_fin = VR
+        v_start = V - five_dv
+        if V > 0:
+            R_tot = R_die_tim + spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
+            Q = package_power_w(R_tot, N, V)
+            if not bt_ok or Q > bt_Q:
+                bt_V, bt_Q, bt_n, bt_ok = V, Q, n, 1
+                n += 2 if tbi == 0 else 1
+                if n <= N_MAX:
+                    continue
+        # end of the fin loop (§7.6 step 3–4)
+        if bt_ok:
+            if bL_ok and not bt_Q > bL_Q:
+                break
+            bL_V, bL_Q, bL_n, bL_tbi, bL_ok = bt_V, bt_Q, bt_n, tbi, 1
+        tbi += 1
+        if tbi >= _N_TB:
+            break
+        n, bt_ok = 2, 0
+        tau = _T_B[tbi] / r2
+        th = tanh(lam * tau)
+        eps_tau = eps * tau / hs._SQRT_PI
+    return bL_ok == 1, bL_n, bL_tbi, bL_V, bL_Q
 
 
 def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], guard: bool
@@ -93,6 +148,14 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
     enter_thickness(F, I, slice(None))
     with np.errstate(divide="ignore", invalid="ignore"):       # lanes with V ≤ 0 compute a Q nobody reads
         while I.shape[1]:
+            if I.shape[1] <= SCALAR_TAIL:
+                for f, i in zip(F.T.tolist(), I.T.tolist()):
+                    r = _finish_lane(f, i, L_air_list[i[3]], guard, states)
+                    if r is None:
+                        failed[i[3]] = True
+                    else:
+                        done_ok[i[3]], done_n[i[3]], done_tbi[i[3]], done_V[i[3]], done_Q[i[3]] = r
+                break
             L, N, r2, eps, lam, sp_den, R_die_tim, th, eps_tau, v_start, bt_V, bt_Q, bL_V, bL_Q = F
             chain, n, tbi, ids, bt_ok, bt_n, bL_ok, bL_n, bL_tbi = I
             low = v_start <= 0

@@ -162,12 +162,25 @@ def _scalar_heatsinks(sources, guard):
     return {s: hs.design_heatsink(s[0], s[1], guard) for s in sources}
 
 
+#: lanes left when the lockstep hands them to the scalar tail: never, part way, the default, from the start
+TAILS = [0, 10, None, 10 ** 6]
+
+
+def _set_tail(monkeypatch, tail):
+    from llmhw.hardware import heatsink_batch
+    if tail is not None:
+        monkeypatch.setattr(heatsink_batch, "SCALAR_TAIL", tail)
+
+
+@pytest.mark.parametrize("tail", TAILS)
 @pytest.mark.parametrize("guard", [True, False])
-def test_batched_heatsinks_equal_the_scalar_selection(guard):
+def test_batched_heatsinks_equal_the_scalar_selection(guard, tail, monkeypatch):
     """prefetch_heatsinks (BEST searches in lockstep, speculative base lengths) gives every heat source the
     same Heatsink, float for float, as design_heatsink one at a time: small and large sources, 1–4 packages
-    per lane (4: the scan runs to L_max / N, several batches), a source too wide, a lane too long."""
+    per lane (4: the scan runs to L_max / N, several batches), a source too wide, a lane too long; lanes
+    finished in lockstep or handed to the scalar tail part way."""
     from llmhw.hardware import heatsink_batch
+    _set_tail(monkeypatch, tail)
     sources = [(48.82916143173367, 2), (40.0, 4), (41.0, 4), (59.0, 1), (65.0, 1), (50.0, 10), (3.0, 2), (1.0, 1)]
     expected = _scalar_heatsinks(sources, guard)
     hs.clear_caches()
@@ -177,11 +190,14 @@ def test_batched_heatsinks_equal_the_scalar_selection(guard):
     hs.clear_caches()
 
 
-def test_batched_best_fin_designs_equal_the_scalar_search():
+@pytest.mark.parametrize("tail", TAILS)
+def test_batched_best_fin_designs_equal_the_scalar_search(tail, monkeypatch):
     """best_fin_designs on many lanes at once (lanes sharing a chain, reference and lane searches mixed)
-    equals best_fin_design lane by lane; a lane of 10⁶ packages (450 km of air path) drives the warm start
-    ≤ 0: WarmStartError without the guard, as the scalar search raises, and the same result with it."""
+    equals best_fin_design lane by lane, whether the lanes end in lockstep or in the scalar tail; a lane of
+    10⁶ packages (450 km of air path) drives the warm start ≤ 0: WarmStartError without the guard, as the
+    scalar search raises, and the same result with it."""
     from llmhw.hardware import heatsink_batch
+    _set_tail(monkeypatch, tail)
     lanes = [(L, N, lane, side * 1e-3, side * 1e-3) for side in (48.82916143173367, 20.0, 5.0)
              for N in (1, 4) for lane in (True, False) for L in (0.05, 0.051, 0.11, 0.45)]
     lanes.append((0.45, 10 ** 6, True, 0.01, 0.01))
@@ -201,10 +217,12 @@ def test_batched_best_fin_designs_equal_the_scalar_search():
     hs.clear_caches()
 
 
-def test_batched_search_walks_each_state_once(monkeypatch):
+@pytest.mark.parametrize("tail", TAILS)
+def test_batched_search_walks_each_state_once(tail, monkeypatch):
     """Lanes of one chain in one state share a single air-volume search, also when another lane of the chain
-    sits between them in a different state."""
+    sits between them in a different state, in lockstep or in the scalar tail."""
     from llmhw.hardware import heatsink_batch
+    _set_tail(monkeypatch, tail)
     walks = []
     search = hs.air_volume_search
 
