@@ -262,8 +262,13 @@ def fin_resistance_k_per_w(n: int, g: float, A_exp: float, A_fin: float, H: floa
 def fin_resistance_at(n: int, H: float, L: float, V: float) -> float:
     """§7.5 R_fin of n fins of height H on a base of length L at air volume V (the geometric terms of
     :func:`fin_resistance_k_per_w` formed for one point; the search hoists them instead)."""
-    g = fin_gap_m(n)
+    g = FIN_GAPS_M[n]
     return fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, MU * L)
+
+
+def resistance_sum_k_per_w(R_die_tim, psi, sp_den, R_fin):
+    """§7.5 R_tot = (R_die + R_tim) + R_sp + R_fin, with R_sp = ψ / sp_den (floats or arrays alike)."""
+    return R_die_tim + psi / sp_den + R_fin
 
 
 def spreading_psi(R_fin: float, L: float, r2: float, lam: float, th: float, eps_tau: float, eps: float) -> float:
@@ -290,7 +295,7 @@ def thermal_resistance_k_per_w(n: int, H: float, L: float, t_b: float, V: float,
     r2, eps, lam, sp_den, R_die_tim = source_terms(l, w, L)
     tau = t_b / r2
     psi = spreading_psi(R_fin, L, r2, lam, math.tanh(lam * tau), eps * tau / _SQRT_PI, eps)
-    return R_die_tim + psi / sp_den + R_fin
+    return resistance_sum_k_per_w(R_die_tim, psi, sp_den, R_fin)
 
 
 def package_power_w(R_tot: float, N: int, V: float) -> float:
@@ -363,7 +368,8 @@ def best_fin_design(L: float, N: int, lane: bool, l: float, w: float, guard: boo
             R_fin = fins.get((n, H, V))
             if R_fin is None:
                 R_fin = fins[(n, H, V)] = fin_resistance_k_per_w(n, gaps[n], exposed[n], A_fin, H, V, mu_L)
-            R_tot = R_die_tim + spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
+            psi = spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps)
+            R_tot = resistance_sum_k_per_w(R_die_tim, psi, sp_den, R_fin)
             Q = package_power_w(R_tot, N, V)
             if best_t is None or Q > best_t[5]:
                 best_t = (n, t_b, H, L, V, Q)

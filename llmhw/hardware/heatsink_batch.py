@@ -39,7 +39,6 @@ SCALAR_TAIL = 40
 
 _T_B, _H = hs.THICKNESSES_M, hs.FIN_HEIGHTS_M
 _N_TB = len(_T_B)
-_GAPS = hs.FIN_GAPS_M
 _float_bits = struct.Struct("q").unpack
 _pack_float = struct.Struct("d").pack
 
@@ -47,10 +46,7 @@ _pack_float = struct.Struct("d").pack
 def _volume_and_fin_resistance(n: int, H: float, L: float, L_air: float, v_start: float) -> tuple[float, float]:
     """V = A(n, H, L_air, V_start) and, if V > 0, R_fin(n, H, L, V) (1.0 otherwise: not used)."""
     V = hs.air_volume_search(n, H, L_air, v_start)
-    if V <= 0:
-        return V, 1.0
-    g = _GAPS[n]                                       # hs.fin_resistance_at with the gap looked up
-    return V, hs.fin_resistance_k_per_w(n, g, (n - 1) * g * L, 2 * H * L, H, V, hs.MU * L)
+    return (V, hs.fin_resistance_at(n, H, L, V)) if V > 0 else (V, 1.0)
 
 
 def _finish_lane(f: list, i: list, L_air: float, guard: bool, memo: dict) -> tuple | None:
@@ -74,7 +70,8 @@ def _finish_lane(f: list, i: list, L_air: float, guard: bool, memo: dict) -> tup
         V, R_fin = VR
         v_start = V - five_dv
         if V > 0:
-            R_tot = R_die_tim + spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
+            psi = spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps)
+            R_tot = hs.resistance_sum_k_per_w(R_die_tim, psi, sp_den, R_fin)
             Q = package_power_w(R_tot, N, V)
             if not bt_ok or Q > bt_Q:
                 bt_V, bt_Q, bt_n, bt_ok = V, Q, n, 1
@@ -189,7 +186,8 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
             VR = np.fromiter(chain_items(found), float, 2 * len(found)).reshape(-1, 2)
             V, R_fin = VR[group, 0], VR[group, 1]
             np.subtract(V, five_dv, out=v_start)
-            R_tot = R_die_tim + hs.spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps) / sp_den + R_fin
+            psi = hs.spreading_psi(R_fin, L, r2, lam, th, eps_tau, eps)
+            R_tot = hs.resistance_sum_k_per_w(R_die_tim, psi, sp_den, R_fin)
             Q = hs.package_power_w(R_tot, N, V)
             better = (V > 0) & ((bt_ok == 0) | (Q > bt_Q))
             np.copyto(bt_V, V, where=better)
