@@ -173,9 +173,7 @@ def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
                         failing = V
                     break
                 if not (d < f - CERTAIN_PA and V <= top):     # no proof: step by step from here
-                    V = V + DV
-                    while drop(V, L, D_h, flow_area, K_c, K_e, f_num) <= fan(V):
-                        V = V + DV
+                    V = _first_failing(V + DV, L, terms)
                     break
                 passing = V
             V = V + DV
@@ -211,16 +209,10 @@ def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
                 else:
                     k = (lo + hi) // 2
             else:                                         # no proof: step by step from the last proven point
-                k = lo
-                while True:
-                    if k >= len(grid):
-                        grid.append(grid[-1] + DV)
-                    V = grid[k]
-                    if drop(V, L, D_h, flow_area, K_c, K_e, f_num) > fan(V):
-                        break
-                    k += 1
-                lo = hi = k
-        V = grid[hi]
+                V = _first_failing(grid[lo], L, terms)
+                break
+        else:
+            V = grid[hi]
     if i < j:                  # this length has proofs already: keep the better of each
         passes[i], fails_from[i] = max(passes[i], passing), min(fails_from[i], failing)
     else:
@@ -228,6 +220,13 @@ def air_volume_search(n: int, H: float, L: float, v_start: float) -> float:
         passes.insert(i, passing)
         fails_from.insert(i, failing)
     return V - DV
+
+
+def _first_failing(V: float, L: float, terms: tuple[float, float, float, float, float]) -> float:
+    """§7.4's plain walk from V: the first grid point V, V + ΔV, … (accumulated) where Δp exceeds the fan."""
+    while channel_pressure_drop_pa(V, L, *terms) <= fan_pressure_pa(V):
+        V = V + DV
+    return V
 
 
 #: Entries a memo table of the search holds before it is emptied (the air volumes, and the batched search's
