@@ -234,12 +234,18 @@ def _first_failing(V: float, L: float, terms: tuple[float, float, float, float, 
 MEMO_LIMIT = 2_000_000
 
 
-def _remember(key: tuple[int, float, float, float], V: float) -> float:
-    if len(_AIR_VOLUME_CACHE) > MEMO_LIMIT:
+def bound_memos() -> None:
+    """Empty the search's memo tables (air volumes, fin resistances, chain states, proofs) once the air
+    volumes or the chain states hold more than MEMO_LIMIT entries."""
+    if len(_AIR_VOLUME_CACHE) > MEMO_LIMIT or len(_CHAIN_STATES) > MEMO_LIMIT:
         _AIR_VOLUME_CACHE.clear()
         _FIN_RESISTANCE_CACHE.clear()
         _CHAIN_STATES.clear()
         _PROOFS.clear()
+
+
+def _remember(key: tuple[int, float, float, float], V: float) -> float:
+    bound_memos()
     _AIR_VOLUME_CACHE[key] = V
     return V
 

@@ -105,10 +105,8 @@ def best_fin_designs(lanes: Sequence[tuple[float, int, bool, float, float]], gua
     T_B = np.array(_T_B)
     L_list = [ln[0] for ln in lanes]
     L_air_list = [ln[0] * ln[1] if ln[2] else ln[0] for ln in lanes]
+    hs.bound_memos()
     states = hs._CHAIN_STATES
-    if len(states) > hs.MEMO_LIMIT:                   # bounded like the scalar memo tables
-        states.clear()
-        hs._PROOFS.clear()
     memo_get, chain_items = states.get, _chain.from_iterable
     chains = hs._CHAIN_IDS
 

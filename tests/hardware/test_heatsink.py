@@ -209,6 +209,24 @@ def test_batched_heatsinks_equal_the_scalar_selection(guard, tail, monkeypatch):
     hs.clear_caches()
 
 
+def test_memo_tables_are_bounded_and_emptying_them_changes_no_heatsink(monkeypatch):
+    """With MEMO_LIMIT lowered to 50 the search empties its memo tables again and again (the scalar search
+    as it stores air volumes, the batched one before each batch) and still designs every heatsink exactly."""
+    from llmhw.hardware import heatsink_batch
+    sources = [(48.82916143173367, 2), (40.0, 4), (20.0, 1), (3.0, 2)]
+    expected = _scalar_heatsinks(sources, True)
+    monkeypatch.setattr(hs, "MEMO_LIMIT", 50)
+    assert _scalar_heatsinks(sources, True) == expected
+    assert len(hs._AIR_VOLUME_CACHE) <= 51
+    hs.clear_caches()
+    heatsink_batch.prefetch_heatsinks(sources, True)
+    assert {s: hs._HEATSINKS[(s[0], s[1], True)] for s in sources} == expected
+    hs._CHAIN_STATES.update({(-1, k): (0.0, 1.0) for k in range(51)})     # over the bound: the next batch empties
+    heatsink_batch.best_fin_designs([(0.05, 1, True, 0.02, 0.02)], True)
+    assert not any(key[0] == -1 for key in hs._CHAIN_STATES)
+    hs.clear_caches()
+
+
 @pytest.mark.parametrize("tail", TAILS)
 def test_batched_best_fin_designs_equal_the_scalar_search(tail, monkeypatch):
     """best_fin_designs on many lanes at once (lanes sharing a chain, reference and lane searches mixed)
