@@ -201,6 +201,7 @@ def _journal_writer(path: str, k: int, budget: int, barrier) -> None:
     store = JournalTrialStore(study)
     barrier.wait(30)
     for b in range(30):
+        barrier.wait(30)                  # each round: every writer's batch before anyone's next one
         batch = [_trial(100 * k + 3 * b + j) for j in range(3)]
         if b == 2:
             batch.append(_trial(999, ref="r"))
@@ -229,6 +230,7 @@ def test_journal_store_concurrent_writers_keep_budget_and_numbers(tmp_path):
     assert sum(t.user_attrs.get("reference") == "r" for t in trials) == 1
     writers = [t.user_attrs["m"] // 100 for t in trials if t.user_attrs["m"] < 900]
     assert sum(a != b for a, b in zip(writers, writers[1:])) > 2           # the writes interleaved
+    # (forced by the per-round barrier: without it a fast writer could finish before the others start)
 
 
 def test_journal_bulk_write_matches_add_trials(tmp_path):
