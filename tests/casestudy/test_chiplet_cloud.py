@@ -24,6 +24,9 @@ def _run(tmp, name):
 
 def test_case_study_end_to_end_and_deterministic(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
+    # each study's own export plots (40% of this test's time) are tested in tests/report/test_export_plots.py;
+    # the page reads only the exported trials
+    monkeypatch.setattr("llmhw.report.export.write_study_plots", lambda data, outdir: [])
     first = _run(tmp_path, "a")
     second = _run(tmp_path, "b")
     text = first.read_text()
