@@ -16,6 +16,7 @@
 #
 # Extra command-line flags go in ARGS (search.py, benchmarks) or PYTEST_ARGS (pytest), e.g.
 #   make tpuv4.sw.gpt3 ARGS='--compat reference'      make test PYTEST_ARGS='-k chip -x'
+#   make test PYTEST_JOBS=     (one process: the suite without pytest-xdist)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -33,6 +34,8 @@ STUDY   ?=
 SAMPLER ?=
 ARGS    ?=
 PYTEST_ARGS ?=
+# the suite runs on every core (pytest-xdist), each test file on one worker
+PYTEST_JOBS ?= -n auto --dist loadfile
 BENCH   ?= $(sort $(wildcard bench/bench_*.py))
 
 MAKEFLAGS += --no-builtin-rules
@@ -55,7 +58,7 @@ $(STAMP): requirements.txt
 # ---- tests --------------------------------------------------------------------------------------
 # pytest exit codes: 0 passed, 1 failures, 5 no test collected (treated as an error, with a message).
 test: $(STAMP)
-	@rc=0; $(PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(PY) -m pytest -q $(PYTEST_JOBS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
