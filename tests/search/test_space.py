@@ -156,3 +156,29 @@ def test_real_files_and_overlay():
     assert isinstance(sp2.by_name["Chip.perf"].distribution, FloatDistribution)
     assert hw.raw["Chip"]["perf"] == 459e12   # the base tree is untouched
     copy.deepcopy(sp2.describe())
+
+
+def test_a_stepped_range_is_the_same_dimension_as_its_list(model):
+    """docs/search-quality.md §13: the range spaces are harder because of what they contain, not
+    how they are encoded. perf {200..600 step 100} and num_servers {4..16 step 4} as ranges and as the
+    same values written as lists give the same distributions, so the sampler sees the same grid
+    (Pareto local search: positions 0, 1/4, ..., 1 and 0, 1/3, 2/3, 1) and proposes the same points."""
+    from llmhw.search.pls import _Coord
+    ranged, listed = hardware(), hardware()
+    ranged["Chip"]["perf"] = {"low": 200e12, "high": 600e12, "step": 100e12}
+    listed["Chip"]["perf"] = [200e12, 300e12, 400e12, 500e12, 600e12]
+    sys_r, sys_l = system(), system()
+    sys_r["num_servers"] = {"low": 4, "high": 16, "step": 4}
+    sys_l["num_servers"] = [4, 8, 12, 16]
+    a = SearchSpace(ranged, sys_r, model, (256, 64))
+    b = SearchSpace(listed, sys_l, model, (256, 64))
+    for name in ("Chip.perf", "system.num_servers"):
+        da, db = a.by_name[name], b.by_name[name]
+        assert (da.kind, db.kind) == ("range", "list")
+        assert da.distribution == db.distribution and da.encoding == db.encoding == "value"
+        ca, cb = _Coord(da.distribution), _Coord(db.distribution)
+        assert ca.kind == cb.kind == "ord" and ca.grid == cb.grid and list(ca.pos) == list(cb.pos)
+    assert list(_Coord(a.by_name["Chip.perf"].distribution).pos) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    p = a.default_params() | {"Chip.perf": 500e12, "system.num_servers": 12}
+    assert a.values(p)["Chip.perf"] == b.values(p)["Chip.perf"] == 500e12
+    assert a.values(p)["system.num_servers"] == b.values(p)["system.num_servers"] == 12
