@@ -199,7 +199,6 @@ def _trial(i: int, ref: str | None = None, state: TrialState = TrialState.COMPLE
 def _journal_writer(path: str, k: int, budget: int, barrier) -> None:
     study = optuna.load_study(study_name="s", storage=journal_storage(path))
     store = JournalTrialStore(study)
-    barrier.wait(30)
     for b in range(30):
         barrier.wait(30)                  # each round: every writer's batch before anyone's next one
         batch = [_trial(100 * k + 3 * b + j) for j in range(3)]
