@@ -1,0 +1,31 @@
+"""The search bench's tail statistic (issue 16): the share of runs below the HV goal and its Wilson
+interval. Golden numbers computed by hand from the Wilson score formula, z = 1.96."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "bench_search", Path(__file__).resolve().parents[2] / "bench" / "bench_search.py")
+bench = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("bench_search", bench)   # its dataclasses look their module up
+_spec.loader.exec_module(bench)
+
+
+@pytest.mark.parametrize("k, n, lo, hi", [
+    # p = 2/30: centre (0.06667 + 3.8416/60) / (1 + 3.8416/30) = 0.13070 / 1.12805 = 0.11586;
+    # half 1.96 * sqrt(0.0020741 + 0.0010671) / 1.12805 = 0.097381
+    (2, 30, 0.018477, 0.213238),
+    # p = 0: centre = half = (3.8416/20) / 1.38416 = 0.138770
+    (0, 10, 0.0, 0.277540),
+    (10, 10, 0.722460, 1.0),
+])
+def test_wilson_interval_matches_the_hand_calculation(k, n, lo, hi):
+    got = bench.wilson_interval(k, n)
+    assert got == pytest.approx((lo, hi), abs=2e-6)
+
+
+def test_the_tail_cell_counts_runs_strictly_below_the_goal():
+    assert bench.tail_cell([0.949, 0.95, 0.99], 0.95).startswith("1/3 ")
+    assert bench.tail_cell([0.96] * 30, 0.95) == "0/30 (0%–11%)"
