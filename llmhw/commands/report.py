@@ -109,12 +109,13 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
 # ---------------------------------------------------------------------------------------- pieces
 def report_cmd(data: Any, console: Console) -> None:
     from llmhw.report.breakdown import breakdowns
-    from llmhw.report.summary import best_per_objective, counts, hv_history, time_span
+    from llmhw.report.summary import best_per_objective, counts, hv_history, stopping_note, time_span
     from llmhw.report.tables import report_renderables
     bests = best_per_objective(data)
     bds = breakdowns(data, [n for _, n in bests])
+    stopping = stopping_note(data.df, data.objectives, int(data.run.get("batch_size") or 10))
     for r in report_renderables(data, counts(data), time_span(data), hv_history(data.df, data.objectives),
-                                bests, bds, width=console.width):
+                                bests, bds, width=console.width, stopping=stopping):
         console.print(r)
 
 

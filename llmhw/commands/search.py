@@ -168,6 +168,11 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     if getattr(res, "converged", False):
         console.print(f"converged: the front gained no point in the last {choice.patience} batches "
                       f"({choice.patience * choice.batch_size} trials); stopped at {res.complete} of --trials {trials}")
+    elif not guard.interrupted:
+        from llmhw.report.summary import stopping_note
+        note = stopping_note(df, setup.objectives, choice.batch_size, choice.patience)
+        if note:
+            console.print(note, markup=False)
     n_feas = int(df["feasible"].sum()) if not df.empty else 0
     dims = [c for c in front.columns if c.startswith("dim.")]
     distinct = len(front.drop_duplicates(subset=dims)) if len(front) and dims else len(front)

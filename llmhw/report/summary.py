@@ -50,6 +50,17 @@ def _loss_matrix(df: pd.DataFrame, objectives: Sequence[Objective]) -> tuple[np.
     return losses(vals, [o.direction for o in objectives]), feas
 
 
+def stopping_note(df: pd.DataFrame, objectives: Sequence[Objective], batch_size: int,
+                  patience: int | None = None) -> str | None:
+    """The study's answer to "was it done?": whether its feasible front was still growing at the last
+    trial (:func:`llmhw.search.progress.stopping_line`); None without COMPLETE trials."""
+    from llmhw.search.progress import stopping_line
+    loss, feas = _loss_matrix(df, objectives)
+    if not len(loss):
+        return None
+    return stopping_line(loss, feas, batch_size, patience)
+
+
 def final_bounds(df: pd.DataFrame, objectives: Sequence[Objective]) -> tuple[np.ndarray, np.ndarray] | None:
     loss, feas = _loss_matrix(df, objectives)
     if not feas.any():

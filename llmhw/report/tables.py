@@ -374,11 +374,11 @@ def breakdown_notes(bds: Sequence[Breakdown]) -> Text:
 
 def report_renderables(data: StudyData, counts: Counts, span: tuple | None, hv: Sequence[HVPoint],
                        bests: Sequence[tuple[Objective, int]], bds: Sequence[Breakdown],
-                       max_rows: int = 30, width: int | None = None) -> list:
+                       max_rows: int = 30, width: int | None = None, stopping: str | None = None) -> list:
     out: list = [Text(f"Study {data.name}", style="bold underline"), inputs_table(data), Text(""),
                  trials_table(counts, span, data.is_llmhw), Text("")]
     if hv:
-        out += [hv_table(hv, len(data.objectives)), Text("")]
+        out += [hv_table(hv, len(data.objectives))] + ([Text(stopping)] if stopping else []) + [Text("")]
     if data.front.empty:
         out.append(Text("no feasible trial: the Pareto front is empty", style="yellow"))
     else:

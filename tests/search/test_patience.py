@@ -10,13 +10,13 @@ from rich.console import Console
 
 from llmhw.errors import UsageError
 from llmhw.search.pareto import front_mask, losses
-from llmhw.search.progress import FrontTracker, Patience
+from llmhw.search.progress import FrontTracker, Patience, stopping_line, trials_at_last_front_gain
 from llmhw.search.runner import Runner, run_record_for
 from llmhw.study.opening import open_study
 from llmhw.search.samplers import choose
 from llmhw.search.setup import InputText, StudyInputs, build_setup
 
-from .conftest import CONSTANTS, HW, MODEL, SYS
+from .conftest import CONSTANTS, HW, MODEL, SYS, cli_args, run_cli
 from .fake_problem import FakeProblem
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -76,3 +76,39 @@ def test_a_converged_search_stops_before_its_trial_cap(tmp_path, patience):
     assert front(feas) == front(before)            # the last 4 batches added nothing to the front
     earlier = [t for t in feas if t.number < res.complete - 5 * 20]
     assert front(earlier) != front(before)          # the batch before them did
+
+
+# six trials in batches of two, both objectives minimised (worked by hand):
+# batch [0, 2): (2, 2) joins the empty front                      -> a gain, ends at trial 2
+# batch [2, 4): (1, 3) is not dominated by (2, 2)                 -> a gain, ends at trial 4
+# batch [4, 6): (2, 2.5) is dominated by (2, 2); (0, 0) is infeasible and does not count -> none
+_LOSS = np.array([[2, 2], [3, 3], [1, 3], [5, 5], [2, 2.5], [0, 0]], dtype=float)
+_FEAS = np.array([True, True, True, False, True, False])
+
+
+def test_the_last_front_gain_is_counted_by_batch_as_patience_counts_it():
+    assert trials_at_last_front_gain(_LOSS, _FEAS, 2) == 4
+    assert trials_at_last_front_gain(_LOSS, _FEAS, 3) == 3     # [0, 3) gains, [3, 6) does not
+    assert trials_at_last_front_gain(_LOSS, np.zeros(6, dtype=bool), 2) == 0
+    again = np.vstack([_LOSS, [[1, 3], [2, 2]]])               # the same vectors again: no gain
+    assert trials_at_last_front_gain(again, np.r_[_FEAS, True, True], 2) == 4
+
+
+def test_the_stopping_line_says_whether_the_front_was_still_growing():
+    grow = stopping_line(_LOSS, _FEAS, 2, None)                 # 2 quiet trials < 20 batches of 2
+    assert grow.startswith("the front was still growing: it last gained a point in the batch ending at trial 4 of 6")
+    assert "--patience 20" in grow
+    assert "--patience" not in stopping_line(_LOSS, _FEAS, 2, 5)   # the user gave one: no advice
+    done = stopping_line(_LOSS, _FEAS, 2, 1)                    # 1 quiet batch >= patience 1
+    assert done == ("the front gained no point in the last 2 trials (1 batch, since trial 4): "
+                    "--patience 1 would have stopped the run at trial 6")
+    assert stopping_line(_LOSS, np.zeros(6, dtype=bool), 2, None).startswith("no feasible design in 6 trials")
+
+
+def test_a_search_and_its_report_end_with_the_stopping_line(workdir, capsys):
+    assert run_cli(cli_args("--sampler", "random", "--seed", "3", "--batch-size", "4", trials=24, study="s")) == 0
+    ran = capsys.readouterr().out
+    line = next(x for x in ran.splitlines() if x.startswith(("the front was still growing", "the front gained no")))
+    assert run_cli(["--study", "s", "--report", "--no-progress"]) == 0
+    report = " ".join(capsys.readouterr().out.split())        # the report may wrap the line
+    assert " ".join(line.split()) in report
