@@ -84,13 +84,13 @@ def stopping_line(loss: np.ndarray, feasible: np.ndarray, batch: int, patience: 
         return (f"no feasible design in {n:,} trials: more trials, a wider space or looser limits may find one")
     quiet = n - at
     if quiet < k * batch:
-        return (f"the front was still growing: it last gained a point in the batch ending at trial {at:,} of "
-                f"{n:,}; a larger --trials continues this study"
+        return (f"the front was still growing: it last gained a point in the batch that ended after {at:,} of "
+                f"{n:,} trials; a larger --trials continues this study"
                 + ("" if patience else f", and --patience {k} stops it once the front stops growing"))
     n_batches = quiet // batch
     return (f"the front gained no point in the last {quiet:,} trials ({n_batches} batch"
-            f"{'' if n_batches == 1 else 'es'}, since trial "
-            f"{at:,}): --patience {k} would have stopped the run at trial {at + k * batch:,}")
+            f"{'' if n_batches == 1 else 'es'}, after the first {at:,}): --patience {k} would have stopped "
+            f"the run after {at + k * batch:,} trials")
 
 
 class Patience:
