@@ -1,5 +1,5 @@
-"""The rich progress bar of a search: trials, feasible, front size, hypervolume, trials/s, ETA, and
-with ``patience`` the batches since the front last gained a point.
+"""The rich progress bar of a search: trials, feasible, front size, hypervolume, the batches since the
+front last gained a point (of ``patience``, when given), trials/s and ETA.
 
 The hypervolume shown is measured on the feasible front with every objective normalised to the
 range observed so far among feasible trials (reference point 1.1 in each objective); it is a
@@ -108,7 +108,7 @@ class Patience:
         return self.limit is not None and self.stalled >= self.limit
 
     def describe(self) -> str:
-        return "-" if self.limit is None else f"{self.stalled}/{self.limit}"
+        return str(self.stalled) if self.limit is None else f"{self.stalled}/{self.limit}"
 
 
 class SearchProgress:
@@ -133,8 +133,7 @@ class SearchProgress:
             return
         elapsed = time.perf_counter() - self.t0
         rate = (done - self.start_done) / elapsed if elapsed > 0 else 0.0
-        stall = "" if patience is None or patience.limit is None else \
-            f"no front gain {patience.describe()} batches"
+        stall = "" if patience is None else f"no front gain {patience.describe()} batches"
         self.progress.update(self.task, completed=done, feasible=tracker.feasible,
                              front=len(tracker.front), hv=f"{tracker.hypervolume():.3f}",
                              rate=f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}", stall=stall)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import optuna
@@ -61,6 +62,7 @@ def test_a_converged_search_stops_before_its_trial_cap(tmp_path, patience):
     console = Console(file=out, width=200, force_terminal=False)
     res = Runner(setup, FakeProblem(model=setup.model), study, choice, 0, cap, console=console).run()
     assert ("no front gain 4/4 batches" in out.getvalue()) == bool(patience)   # the progress bar says why
+    assert re.search(r"no front gain \d+ batches", out.getvalue()) or patience   # and without patience, how long
     trials = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
     assert res.complete == len(trials)
     if patience is None:
