@@ -308,16 +308,12 @@ def patience_stop(stored, setup, batch: int, patience: int) -> int | None:
     replaying its batches through the runner's own front tracker."""
     from optuna.trial import TrialState
 
+    from llmhw.search import progress
     from llmhw.search.pareto import losses
-    from llmhw.search.progress import FrontTracker, Patience
     done = [t for t in stored if t.state == TrialState.COMPLETE]
-    tracker, p = FrontTracker(len(setup.directions)), Patience(patience)
-    for start in range(0, len(done), batch):
-        feas = [t.values for t in done[start:start + batch] if t.user_attrs.get("feasible")]
-        p.update(tracker.add(losses(feas, setup.directions)) if feas else 0)
-        if p.done:
-            return min(start + batch, len(done))
-    return None
+    loss = losses([t.values for t in done], setup.directions)
+    feasible = [bool(t.user_attrs.get("feasible")) for t in done]
+    return progress.patience_stop(progress.front_gains(loss, feasible, batch), patience)
 
 
 def parse_seeds(text: str) -> list[int]:

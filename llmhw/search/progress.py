@@ -56,22 +56,37 @@ SUGGESTED_PATIENCE = 20
 (docs/search-quality.md §16.4)."""
 
 
-def trials_at_last_front_gain(loss: np.ndarray, feasible: np.ndarray, batch: int) -> int:
-    """How many trials the study held when its feasible front last gained a point: the end of the last
-    batch of ``batch`` trials (in trial order) that added a vector the front did not have, the same
-    measure :class:`Patience` counts; 0 if no batch did. ``loss`` is n × k (minimised), ``feasible``
-    a length-n mask."""
+def front_gains(loss: np.ndarray, feasible: np.ndarray, batch: int) -> list[tuple[int, int]]:
+    """A study replayed in trial order, ``batch`` trials at a time, through :class:`FrontTracker`:
+    per batch (trials so far, new front vectors), the measure :class:`Patience` counts. ``loss`` is
+    n × k (minimised), ``feasible`` a length-n mask."""
     loss = np.asarray(loss, dtype=float)
     feasible = np.asarray(feasible, dtype=bool)
-    n = len(loss)
-    tracker = FrontTracker(loss.shape[1] if loss.ndim == 2 else 1)
-    last = 0
-    for start in range(0, n, max(1, int(batch))):
-        stop = min(n, start + max(1, int(batch)))
+    step, n = max(1, int(batch)), len(loss)
+    tracker = FrontTracker(loss.shape[1])
+    out = []
+    for start in range(0, n, step):
+        stop = min(n, start + step)
         ok = feasible[start:stop]
-        if ok.any() and tracker.add(loss[start:stop][ok]):
-            last = stop
-    return last
+        out.append((stop, tracker.add(loss[start:stop][ok]) if ok.any() else 0))
+    return out
+
+
+def trials_at_last_front_gain(loss: np.ndarray, feasible: np.ndarray, batch: int) -> int:
+    """How many trials the study held when its feasible front last gained a point (the end of that
+    batch, :func:`front_gains`); 0 if it never did."""
+    return max((stop for stop, gained in front_gains(loss, feasible, batch) if gained), default=0)
+
+
+def patience_stop(gains: list[tuple[int, int]], patience: int) -> int | None:
+    """The trial count at which ``--patience`` would have stopped a run with these :func:`front_gains`
+    (the first ``patience`` batches in a row without a gain); None if it would not have."""
+    p = Patience(patience)
+    for stop, gained in gains:
+        p.update(gained)
+        if p.done:
+            return stop
+    return None
 
 
 def stopping_line(loss: np.ndarray, feasible: np.ndarray, batch: int, patience: int | None) -> str:
@@ -79,7 +94,8 @@ def stopping_line(loss: np.ndarray, feasible: np.ndarray, batch: int, patience: 
     (the last gain within ``patience`` batches, default :data:`SUGGESTED_PATIENCE`) and what to do."""
     k = patience or SUGGESTED_PATIENCE
     n = len(loss)
-    at = trials_at_last_front_gain(loss, feasible, batch)
+    gains = front_gains(loss, feasible, batch)
+    at = max((stop for stop, gained in gains if gained), default=0)
     if at == 0:
         return (f"no feasible design in {n:,} trials: more trials, a wider space or looser limits may find one")
     quiet = n - at
@@ -90,7 +106,7 @@ def stopping_line(loss: np.ndarray, feasible: np.ndarray, batch: int, patience: 
     n_batches = quiet // batch
     return (f"the front gained no point in the last {quiet:,} trials ({n_batches} batch"
             f"{'' if n_batches == 1 else 'es'}, after the first {at:,}): --patience {k} would have stopped "
-            f"the run after {at + k * batch:,} trials")
+            f"the run after {patience_stop(gains, k):,} trials")
 
 
 class Patience:

@@ -108,6 +108,15 @@ def test_the_stopping_line_says_whether_the_front_was_still_growing():
     assert stopping_line(_LOSS, np.zeros(6, dtype=bool), 2, None).startswith("no feasible design in 6 trials")
 
 
+def test_the_stopping_line_names_the_first_stop_patience_would_have_made():
+    """Batches of one: (2, 2) gains at 1, (3, 3) none at 2 (patience 1 stops here), (1, 3) gains at 3,
+    (3, 3) none at 4. The front was quiet after the first 3 trials, but --patience 1 would have ended
+    the run after 2, not after 3 + 1."""
+    loss = np.array([[2, 2], [3, 3], [1, 3], [3, 3]], dtype=float)
+    line = stopping_line(loss, np.ones(4, dtype=bool), 1, 1)
+    assert line.endswith("(1 batch, after the first 3): --patience 1 would have stopped the run after 2 trials")
+
+
 def test_a_search_and_its_report_end_with_the_stopping_line(workdir, capsys):
     assert run_cli(cli_args("--sampler", "random", "--seed", "3", "--batch-size", "4", trials=24, study="s")) == 0
     ran = capsys.readouterr().out
