@@ -113,10 +113,22 @@ def report_cmd(data: Any, console: Console) -> None:
     from llmhw.report.tables import report_renderables
     bests = best_per_objective(data)
     bds = breakdowns(data, [n for _, n in bests])
-    stopping = stopping_note(data.df, data.objectives, int(data.run.get("batch_size") or 10))
+    stopping = stopping_note(data.df, data.objectives, _batch_size(data.run))
     for r in report_renderables(data, counts(data), time_span(data), hv_history(data.df, data.objectives),
                                 bests, bds, width=console.width, stopping=stopping):
         console.print(r)
+
+
+def _batch_size(run: dict) -> int:
+    """The study's ask/tell batch from its run record; for a study without one (not written by
+    llmhw), the default batch of its sampler, or of ``pls``, the default sampler beyond 150 trials."""
+    from llmhw.search.samplers import default_batch_size
+    if run.get("batch_size"):
+        return int(run["batch_size"])
+    try:
+        return default_batch_size(str(run.get("sampler", "pls")))
+    except KeyError:
+        return default_batch_size("pls")
 
 
 def export_cmd(data: Any, outdir: Path, console: Console, brief: bool = True, force: bool = False) -> None:
