@@ -75,7 +75,12 @@ def front_gains(loss: np.ndarray, feasible: np.ndarray, batch: int) -> list[tupl
 def trials_at_last_front_gain(loss: np.ndarray, feasible: np.ndarray, batch: int) -> int:
     """How many trials the study held when its feasible front last gained a point (the end of that
     batch, :func:`front_gains`); 0 if it never did."""
-    return max((stop for stop, gained in front_gains(loss, feasible, batch) if gained), default=0)
+    return _last_gain(front_gains(loss, feasible, batch))
+
+
+def _last_gain(gains: list[tuple[int, int]]) -> int:
+    """The trial count at the end of the last batch of ``gains`` that gained a point; 0 if none did."""
+    return max((stop for stop, gained in gains if gained), default=0)
 
 
 def patience_stop(gains: list[tuple[int, int]], patience: int) -> int | None:
@@ -95,7 +100,7 @@ def stopping_line(loss: np.ndarray, feasible: np.ndarray, batch: int, patience: 
     k = patience or SUGGESTED_PATIENCE
     n = len(loss)
     gains = front_gains(loss, feasible, batch)
-    at = max((stop for stop, gained in gains if gained), default=0)
+    at = _last_gain(gains)
     if at == 0:
         return (f"no feasible design in {n:,} trials: more trials, a wider space or looser limits may find one")
     quiet = n - at
