@@ -97,13 +97,18 @@ def parse_case(spec: str) -> Case:
 
 
 def make_setup(case: Case):
+    """The study setup of a case; an input llmhw rejects ends the bench with its one line (exit 2)."""
+    from llmhw.errors import LlmhwError
     from llmhw.search.setup import InputText, StudyInputs, build_setup
-    inputs = StudyInputs(hw=InputText.read(HW), system=InputText.read(SYS),
-                         model=InputText.read(MODELS / f"{case.model}.yaml"),
-                         constants=InputText.read(CONSTANTS),
-                         space=InputText.read(RANGES) if case.ranges else None, enqueue=None, compat=None,
-                         workload=case.workload, mapping=case.mapping, objectives=OBJECTIVES)
-    return build_setup(inputs)
+    try:
+        inputs = StudyInputs(hw=InputText.read(HW), system=InputText.read(SYS),
+                             model=InputText.read(MODELS / f"{case.model}.yaml"),
+                             constants=InputText.read(CONSTANTS),
+                             space=InputText.read(RANGES) if case.ranges else None, enqueue=None, compat=None,
+                             workload=case.workload, mapping=case.mapping, objectives=OBJECTIVES)
+        return build_setup(inputs)
+    except LlmhwError as e:
+        raise BenchError(f"--cases {case.name!r}: {e}") from None
 
 
 # ---------------------------------------------------------------------------------------- true front

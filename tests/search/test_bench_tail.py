@@ -29,3 +29,14 @@ def test_wilson_interval_matches_the_hand_calculation(k, n, lo, hi):
 def test_the_tail_cell_counts_runs_strictly_below_the_goal():
     assert bench.tail_cell([0.949, 0.95, 0.99], 0.95).startswith("1/3 ")
     assert bench.tail_cell([0.96] * 30, 0.95) == "0/30 (0%–11%)"
+
+
+def test_a_case_whose_model_llmhw_rejects_ends_the_bench_with_one_line(tmp_path, monkeypatch, capsys):
+    good = (bench.MODELS / "gpt3.yaml").read_text()
+    (tmp_path / "odd.yaml").write_text(good.replace("num_heads: 96", "num_heads: 97"))
+    monkeypatch.setattr(bench, "MODELS", tmp_path)
+    with pytest.raises(SystemExit) as e:
+        bench.make_setup(bench.parse_case("odd:256:64"))
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("bench_search: --cases 'odd:256:64': ") and "num_heads" in err
