@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -305,7 +306,23 @@ def scores(tf: TrueFront, found: np.ndarray, hv_true: float) -> dict:
     exact = matched(tf.loss, found, MATCH_RTOL)
     near = matched(tf.loss, found, NEAR_RTOL)
     return {"hv": hv, "recall": float(exact.mean()), "recall1": float(near.mean()),
-            "missed": [int(i) for i in np.flatnonzero(~exact)]}
+            "missed": [int(i) for i in np.flatnonzero(~exact)], "extremes": reached_extremes(tf.loss, found)}
+
+
+def reached_extremes(front: np.ndarray, found: np.ndarray) -> list[bool]:
+    """Per objective: has the run reached the true front's best value to within 1% (``NEAR_RTOL``)?
+    On losses, so the best is the smallest (a maximised objective is negated). On the speed grid the
+    runs below the HV goal are the ones that miss the best throughput (docs/search-quality.md §18)."""
+    best = front.min(axis=0)
+    if not len(found):
+        return [False] * len(best)
+    return [bool(found[:, j].min() <= best[j] + NEAR_RTOL * abs(best[j])) for j in range(len(best))]
+
+
+def missed_extremes_note(reached: list[bool], objectives: Sequence[str]) -> str:
+    """`` (misses the best tpot_s, throughput_tok_per_s)`` for a run's line; empty when it reached every one."""
+    missing = [o for o, ok in zip(objectives, reached) if not ok]
+    return f" (misses the best {', '.join(missing)})" if missing else ""
 
 
 def patience_stop(stored, setup, batch: int, patience: int) -> int | None:
@@ -364,6 +381,20 @@ def tail_cell(hv: list[float], goal: float) -> str:
     k = sum(h < goal for h in hv)
     lo, hi = wilson_interval(k, len(hv))
     return f"{k}/{len(hv)} ({lo:.0%}–{hi:.0%})"
+
+
+def tail_extremes_lines(runs: list[dict], checkpoint: int, goal: float, objectives: Sequence[str]) -> list[str]:
+    """Per sampler with runs below ``goal`` at ``checkpoint``: how many of those runs miss each
+    objective's best value (what the tail is made of)."""
+    out = []
+    for label in dict.fromkeys(r["label"] for r in runs):
+        low = [r["at"][str(checkpoint)] for r in runs
+               if r["label"] == label and str(checkpoint) in r["at"] and r["at"][str(checkpoint)]["hv"] < goal]
+        if low:
+            miss = ", ".join(f"{o} in {sum(not a['extremes'][j] for a in low)}" for j, o in enumerate(objectives))
+            out.append(f"{label} @{checkpoint:,}: {len(low)} run{'s' if len(low) > 1 else ''} below {goal:g}; "
+                       f"the best value (within 1%) missed: {miss}")
+    return out
 
 
 def summary_rows(runs: list[dict], checkpoints: list[int], patience: list[int],
@@ -480,6 +511,7 @@ def main(argv=None) -> int:
                     print(f"  {label} seed {seed}: {cap} trials in {wall:.1f} s (sampler "
                           f"{run['sampler_ms_per_trial']:.2f} ms/trial); "
                           + ", ".join(f"@{n} HV {a['hv']:.3f} recall {a['recall']:.0%}/{a['recall1']:.0%}"
+                                      + missed_extremes_note(a["extremes"], OBJECTIVES)
                                       for n, a in at.items())
                           + "".join(f"; --patience {k} stops at {v['trials']} (HV {v['hv']:.3f}, recall "
                                     f"{v['recall']:.0%})" if v else f"; --patience {k} does not stop"
@@ -489,9 +521,10 @@ def main(argv=None) -> int:
                 "points": tf.n_points, "front": tf.loss.tolist(), "designs": tf.designs, "runs": runs}
             if args.json:
                 Path(args.json).write_text(json.dumps(dump, indent=1, default=str))
-            tables.append((case, len(tf.loss), summary_rows(runs, checkpoints, patience, args.hv_goal)))
+            tables.append((case, len(tf.loss), summary_rows(runs, checkpoints, patience, args.hv_goal),
+                           [line for n in checkpoints for line in tail_extremes_lines(runs, n, args.hv_goal, OBJECTIVES)]))
     print()
-    for case, n_front, rows in tables:
+    for case, n_front, rows, tails in tables:
         print(f"**{case.name}** ({n_front} front points; seeds {format_seeds(seeds)})\n")
         print("| sampler | " + " | ".join(f"@{n:,}: HV worst / p10 / median · below {args.hv_goal:g} (95% interval) · "
                                           "recall worst / median (1%)"
@@ -500,6 +533,8 @@ def main(argv=None) -> int:
               + f" | wall of the {max(checkpoints):,}-trial run (s) | sampler ms/trial |")
         print("|" + "---|" * (len(checkpoints) + len(patience) + 3))
         print("\n".join(rows) + "\n")
+        if tails:
+            print("\n".join(f"- {line}" for line in tails) + "\n")
     print("command: .venv/bin/python bench/bench_search.py " + " ".join(sys.argv[1:] if argv is None else argv))
     return 0
 

@@ -40,3 +40,26 @@ def test_a_case_whose_model_llmhw_rejects_ends_the_bench_with_one_line(tmp_path,
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("bench_search: --cases 'odd:256:64': ") and "num_heads" in err
+
+
+def test_an_extreme_counts_as_reached_within_one_percent_of_the_true_best():
+    import numpy as np
+    # losses: (tco, tpot, -throughput); the true bests are 1.0, 0.5 and -100 (throughput 100)
+    front = np.array([[1.0, 0.9, -50.0], [2.0, 0.5, -80.0], [3.0, 0.8, -100.0]])
+    found = np.array([[1.009, 0.6, -60.0], [2.5, 0.52, -99.5]])
+    # tco 1.009 <= 1.0 + 0.01; tpot 0.52 > 0.5 + 0.005; throughput 99.5 >= 100 - 1
+    assert bench.reached_extremes(front, found) == [True, False, True]
+    assert bench.reached_extremes(front, np.zeros((0, 3))) == [False, False, False]
+    assert bench.missed_extremes_note([True, False, True], ("tco", "tpot", "thr")) == " (misses the best tpot)"
+    assert bench.missed_extremes_note([True, True, True], ("tco", "tpot", "thr")) == ""
+
+
+def test_the_tail_line_counts_which_best_value_the_runs_below_the_goal_miss():
+    def run(label, hv, ext):
+        return {"label": label, "at": {"1000": {"hv": hv, "extremes": ext}}}
+    runs = [run("auto", 0.90, [True, True, False]), run("auto", 0.94, [False, True, False]),
+            run("auto", 0.99, [False, False, False]),          # above the goal: not counted
+            run("tpe", 0.97, [True, True, True])]
+    lines = bench.tail_extremes_lines(runs, 1000, 0.95, ("tco", "tpot", "thr"))
+    assert lines == ["auto @1,000: 2 runs below 0.95; the best value (within 1%) missed: tco in 1, tpot in 0, thr in 2"]
+    assert bench.tail_extremes_lines(runs, 200, 0.95, ("tco", "tpot", "thr")) == []
