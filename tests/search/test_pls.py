@@ -183,6 +183,50 @@ def test_every_front_design_and_both_corners_are_found():
     assert found == set(range(64))
 
 
+def segment_study(seed: int, second_ring: float, n: int):
+    s = ParetoLocalSearchSampler(seed=seed, search_space=SEGMENTS, n_startup_trials=1, tolerance=0.0,
+                                 adaptive=False, second_ring=second_ring)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
+    study.enqueue_trial({"x": 0, "m": 0, **{f"y{i}": 0 for i in range(NOISE)}})
+    study.optimize(segmented, n_trials=n)
+    return study
+
+
+def test_the_second_ring_joins_segments_that_only_a_two_dimension_move_joins():
+    """Without the tolerance moves, segment s + 1 of ``segmented`` is one *two*-dimension move (x and m
+    together) from the end of segment s. Once every archive member's one-move neighbourhood is
+    exhausted (about trial 100), the second ring proposes such moves: seeds 0 and 1 find all 40 front
+    designs by trial 700 with it, and stay on the first segment (10) without it (seeds 0-5 at 700 trials:
+    40, 40, 31, 20, 10, 10 with the whole share, 10, 10, 31, 20, 10, 10 without)."""
+    for seed in (0, 1):
+        assert len(front_found(segment_study(seed, 1.0, 700))) == 40
+        assert len(front_found(segment_study(seed, 0.0, 700))) == 10
+
+
+def test_the_second_ring_waits_for_the_walk_and_moves_two_dimensions():
+    """Up to the first two-move proposal the runs with and without the second ring are the same, draw
+    for draw (it is drawn only once every one-move neighbourhood is exhausted); every two-move
+    proposal differs from an earlier design in exactly two dimensions; its trials are rebuilt as
+    local moves on resume (they count for the walk's success rate, not exploration's)."""
+    on, off = segment_study(0, 1.0, 160), segment_study(0, 0.0, 160)
+    ops = [t.system_attrs.get("pls:op") for t in on.trials]
+    first = ops.index("ring2")
+    assert 50 < first
+    assert [t.params for t in on.trials[:first]] == [t.params for t in off.trials[:first]]
+    assert "ring2" not in [t.system_attrs.get("pls:op") for t in off.trials]
+    earlier = [t.params for t in on.trials]
+    for k, t in enumerate(on.trials):
+        if ops[k] == "ring2":
+            assert any(sum(p[n] != t.params[n] for n in p) == 2 for p in earlier[:k])
+    fresh = ParetoLocalSearchSampler(seed=0, search_space=SEGMENTS, second_ring=1.0)
+    fresh._update(on, SEGMENTS)  # noqa: SLF001
+    assert fresh.op_stats["ring2"][0] == ops.count("ring2")
+    explore = list(fresh._arm_hist["explore"])  # noqa: SLF001
+    for entered in (False, True, False):
+        fresh._credit("ring2", entered)  # noqa: SLF001
+        assert fresh._arm_hist["local"][-1] == entered and list(fresh._arm_hist["explore"]) == explore  # noqa: SLF001
+
+
 # ---------------------------------------------------------------------------------------------------
 # Stall-driven exploration (docs/search-quality.md §6).
 
