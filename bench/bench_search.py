@@ -48,8 +48,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Sequence
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -521,8 +521,8 @@ def main(argv=None) -> int:
                 "points": tf.n_points, "front": tf.loss.tolist(), "designs": tf.designs, "runs": runs}
             if args.json:
                 Path(args.json).write_text(json.dumps(dump, indent=1, default=str))
-            tables.append((case, len(tf.loss), summary_rows(runs, checkpoints, patience, args.hv_goal),
-                           [line for n in checkpoints for line in tail_extremes_lines(runs, n, args.hv_goal, OBJECTIVES)]))
+            tails = [line for n in checkpoints for line in tail_extremes_lines(runs, n, args.hv_goal, OBJECTIVES)]
+            tables.append((case, len(tf.loss), summary_rows(runs, checkpoints, patience, args.hv_goal), tails))
     print()
     for case, n_front, rows, tails in tables:
         print(f"**{case.name}** ({n_front} front points; seeds {format_seeds(seeds)})\n")
