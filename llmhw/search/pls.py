@@ -612,10 +612,13 @@ class ParetoLocalSearchSampler(BaseSampler):
                 best = b
         return best
 
+    def _moves(self, u: np.ndarray) -> list[tuple[int, float]]:
+        """Every one-dimension move of ``u``, as (dimension, new value) (``_Coord.neighbours``)."""
+        return [(i, x) for i, c in enumerate(self._coords) for x in c.neighbours(u[i], self.sigma, self.wide)]
+
     def _neighbours(self, u: np.ndarray) -> list[tuple[tuple[int, float], ...]]:
         """The one-move neighbours of ``u`` (each a tuple of one (dimension, value) move)."""
-        return self._ordered(u, [((i, x),) for i, c in enumerate(self._coords)
-                                 for x in c.neighbours(u[i], self.sigma, self.wide)])
+        return self._ordered(u, [(m,) for m in self._moves(u)])
 
     def _ordered(self, u: np.ndarray, moves: list) -> list:
         """``moves`` (each a tuple of (dimension, value) changes to ``u``) in random order, then
@@ -675,7 +678,7 @@ class ParetoLocalSearchSampler(BaseSampler):
     def _ring(self, u: np.ndarray) -> list[tuple[tuple[int, float], ...]]:
         """The two-move neighbours of ``u``: every pair of one-moves in two different dimensions,
         ordered like the one-move queue (best predicted last, popped first)."""
-        one = [(i, x) for i, c in enumerate(self._coords) for x in c.neighbours(u[i], self.sigma, self.wide)]
+        one = self._moves(u)
         pairs = [(m, n) for k, m in enumerate(one) for n in one[k + 1:] if m[0] != n[0]]
         return self._ordered(u, pairs)
 
