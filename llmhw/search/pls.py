@@ -60,9 +60,9 @@ How it samples, per trial:
    *two-move* neighbours (every pair of one-moves in two different dimensions, ordered by the
    surrogate, the member chosen by the same tournament; tag ``ring2``); the rest falls back to
    tolerance moves and variation as before. The runs are the same up to the first exhaustion, so the
-   front at 1,000 trials does not change. Over 70 runs of five held-back cases at 5,000 trials it raised
-   the median share of the true front's designs found from 94% to 96% and the runs at ≥ 95% from 29
-   to 41 (better on 37 runs, worse on 14); one run fell to 45% (the default's worst: 56%).
+   front at 1,000 trials does not change. Over 90 runs of six held-back cases at 5,000 trials it raised
+   the median share of the true front's designs found from 94% to 96% and the runs at ≥ 95% from 38
+   to 55 (better on 55 runs, worse on 16); one run fell to 45% (without the ring two fell to 50%).
 9. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
