@@ -316,7 +316,7 @@ def reached_extremes(front: np.ndarray, found: np.ndarray) -> list[bool]:
     best = front.min(axis=0)
     if not len(found):
         return [False] * len(best)
-    return [bool(found[:, j].min() <= best[j] + NEAR_RTOL * abs(best[j])) for j in range(len(best))]
+    return [bool(r) for r in found.min(axis=0) <= best + NEAR_RTOL * np.abs(best)]
 
 
 def missed_extremes_note(reached: list[bool], objectives: Sequence[str]) -> str:

@@ -580,7 +580,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                 return "neighbour", got
             # every archive member's one-move neighbourhood is exhausted
             if self.second_ring and self._rng.uniform() < self.second_ring:
-                got = self._ring_neighbour()
+                got = self._neighbour("nb2")
                 if got is not None:
                     return "ring2", got
             if self._rng.uniform() < 0.5:   # the fallback: tolerance moves and variation, half each
@@ -682,23 +682,14 @@ class ParetoLocalSearchSampler(BaseSampler):
         pairs = [(m, n) for k, m in enumerate(one) for n in one[k + 1:] if m[0] != n[0]]
         return self._ordered(u, pairs)
 
-    def _ring_neighbour(self) -> dict | None:
-        """A two-move neighbour of an archive member chosen by the usual tournament (§8 of the
-        module docstring)."""
-        pool = [a for a in self._arch if a.get("nb2") is None or a["nb2"]]
+    def _neighbour(self, queue: str = "nb") -> dict | None:
+        """The next neighbour, from its one-move (``nb``) or two-move (``nb2``, the second ring of the
+        module docstring) queue, of an archive member chosen by the tournament among those whose
+        queue is not exhausted."""
+        pool = [a for a in self._arch if a.get(queue) is None or a[queue]]
         while pool:
             a = self._tournament(pool)
-            got = self._pop_neighbour(a, "nb2")
-            if got is not None:
-                return got
-            pool = [b for b in pool if b is not a]
-        return None
-
-    def _neighbour(self) -> dict | None:
-        pool = [a for a in self._arch if a["nb"] is None or a["nb"]]
-        while pool:
-            a = self._tournament(pool)
-            got = self._pop_neighbour(a)
+            got = self._pop_neighbour(a, queue)
             if got is not None:
                 return got
             pool = [b for b in pool if b is not a]
