@@ -154,6 +154,16 @@ def front_found(study) -> set[int]:
             if t.params["m"] == t.params["x"] // 10 and not any(t.params[f"y{i}"] for i in range(NOISE))}
 
 
+def segment_study(seed: int, second_ring: float, n: int, tolerance: float = 0.0):
+    """``n`` trials of ``segmented`` from its first front design, stall-driven exploration off."""
+    s = ParetoLocalSearchSampler(seed=seed, search_space=SEGMENTS, n_startup_trials=1, tolerance=tolerance,
+                                 adaptive=False, second_ring=second_ring)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
+    study.enqueue_trial({"x": 0, "m": 0, **{f"y{i}": 0 for i in range(NOISE)}})
+    study.optimize(segmented, n_trials=n)
+    return study
+
+
 @pytest.mark.parametrize("tolerance, least, most", [(0.02, 40, 40), (0.0, 0, 20)])
 def test_a_path_through_a_slightly_dominated_design_reaches_every_segment(tolerance, least, most):
     """The 40 front designs sit on 4 segments joined only through a design 1.5% off the front. With
@@ -164,12 +174,7 @@ def test_a_path_through_a_slightly_dominated_design_reaches_every_segment(tolera
     exploration, on this toy whose random moves never pay, seeds 0-9 find 13, 39, 40, 30, 40, 40, 40, 29,
     21, 30 designs; the second ring joins segments too, see below)."""
     for seed in (0, 1):
-        s = ParetoLocalSearchSampler(seed=seed, search_space=SEGMENTS, n_startup_trials=1, tolerance=tolerance,
-                                     adaptive=False, second_ring=0.0)
-        study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
-        study.enqueue_trial({"x": 0, "m": 0, **{f"y{i}": 0 for i in range(NOISE)}})
-        study.optimize(segmented, n_trials=400)
-        assert least <= len(front_found(study)) <= most
+        assert least <= len(front_found(segment_study(seed, 0.0, 400, tolerance))) <= most
 
 
 def test_every_front_design_and_both_corners_are_found():
@@ -182,15 +187,6 @@ def test_every_front_design_and_both_corners_are_found():
                               63 - t.params["x"] + t.params["y"]), n_trials=400)
     found = {t.params["x"] for t in study.trials if t.params["y"] == 0}
     assert found == set(range(64))
-
-
-def segment_study(seed: int, second_ring: float, n: int):
-    s = ParetoLocalSearchSampler(seed=seed, search_space=SEGMENTS, n_startup_trials=1, tolerance=0.0,
-                                 adaptive=False, second_ring=second_ring)
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
-    study.enqueue_trial({"x": 0, "m": 0, **{f"y{i}": 0 for i in range(NOISE)}})
-    study.optimize(segmented, n_trials=n)
-    return study
 
 
 def test_the_second_ring_joins_segments_that_only_a_two_dimension_move_joins():
