@@ -63,3 +63,51 @@ def test_the_tail_line_counts_which_best_value_the_runs_below_the_goal_miss():
     lines = bench.tail_extremes_lines(runs, 1000, 0.95, ("tco", "tpot", "thr"))
     assert lines == ["auto @1,000: 2 runs below 0.95; the best value (within 1%) missed: tco in 1, tpot in 0, thr in 2"]
     assert bench.tail_extremes_lines(runs, 200, 0.95, ("tco", "tpot", "thr")) == []
+
+
+def test_the_tail_line_says_how_many_runs_below_the_goal_their_visited_hardware_would_lift():
+    def run(hv, visited):
+        return {"label": "auto", "at": {"1000": {"hv": hv, "extremes": [True, True, False],
+                                                  "visited_hv": visited}}}
+    runs = [run(0.90, 0.97), run(0.93, 0.94), run(0.94, 0.99), run(0.98, 0.99)]
+    (line,) = bench.tail_extremes_lines(runs, 1000, 0.95, ("tco", "tpot", "thr"))
+    # the three runs below 0.95 have 0.97, 0.94, 0.99 with their hardware's best mappings: two reach it
+    assert line.endswith("; with the best mappings of the hardware they had evaluated, 2 of them reach 0.95 "
+                         "(HV worst 0.940, median 0.970)")
+
+
+def test_visited_hv_adds_the_front_of_every_hardware_a_run_evaluated_feasible_or_not():
+    import numpy as np
+    from types import SimpleNamespace
+
+    from optuna.trial import TrialState
+
+    from llmhw.search.pareto import hypervolume
+    # losses (tco, tpot, -throughput) of a two-point true front, both on hardware "big"
+    true = np.array([[1.0, 2.0, -100.0], [2.0, 1.0, -50.0]])
+    tf = bench.TrueFront(true, [{}, {}], 0, 2, 0, 2)
+    setup = SimpleNamespace(directions=["minimize", "minimize", "maximize"])
+
+    class Fronts:
+        names = ["hw"]
+        def front(self, params):
+            return true if params["hw"] == "big" else np.zeros((0, 3))   # "bad": an invalid hardware
+
+    def trial(hw, values, feasible):
+        return SimpleNamespace(state=TrialState.COMPLETE, params={"hw": hw, "batch": 1}, values=values,
+                               user_attrs={"feasible": feasible})
+    own = [trial("small", [1.5, 2.0, 60.0], True)]
+    hv_true = hypervolume(true, true.min(axis=0), true.max(axis=0), log=True)
+    # normalised on the log scale the true front is (0, 1, 0) and (1, 0, 1): boxes to the reference point
+    # 1.1 of 1.1·0.1·1.1 + 0.1·1.1·0.1 - 0.1·0.1·0.1 = 0.131; the own design (1.5, 2, 60) is at
+    # (log 1.5 / log 2, 1, (log 100 - log 60) / log 2) = (0.58496, 1, 0.73697): 0.51504·0.1·0.36303
+    own_hv = bench.scores(tf, bench.feasible_losses(own, setup, 1), hv_true)["hv"]
+    assert own_hv == pytest.approx(0.51504 * 0.1 * 0.36303 / 0.131, rel=1e-4)
+    # an infeasible trial on "big" is a visit too: with its hardware's best mappings the run has the
+    # whole true front; "bad" (an invalid hardware, no feasible point) adds nothing
+    stored = own + [trial("big", [9.0, 9.0, 1.0], False), trial("bad", [1.0, 1.0, 1.0], False)]
+    assert bench.visited_hv(stored, setup, Fronts(), 3, tf, hv_true) == pytest.approx(1.0)
+    assert bench.visited_hv(stored, setup, Fronts(), 2, tf, hv_true) == pytest.approx(1.0)
+    assert bench.visited_hv(stored, setup, Fronts(), 1, tf, hv_true) == pytest.approx(own_hv)
+    bad_only = own + [trial("bad", [1.0, 1.0, 1.0], False)]
+    assert bench.visited_hv(bad_only, setup, Fronts(), 2, tf, hv_true) == pytest.approx(own_hv)
