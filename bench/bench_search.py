@@ -37,9 +37,9 @@ recall-1% median, the median wall time of the run (create the study, search, sto
 sampler's cost per trial (ask + tell). ``auto`` resolves by budget like the CLI (``pls`` without
 PyTorch); ``--json`` writes every run, with the true-front points each run missed.
 
-**Why a run falls short** (``--visited``): each checkpoint is scored again as if every hardware ×
-system combination the run had evaluated (any trial, feasible or not) had been given its best
-mappings (its own front over every mapping, :class:`HardwareFronts`). If that lifts a run above the
+**Why a run falls short** (``--visited``): each checkpoint is scored again (HV and recall) as if every
+hardware × system combination the run had evaluated (any trial, feasible or not) had been given its
+best mappings (its own front over every mapping, :class:`HardwareFronts`). If that lifts a run above the
 goal, the run had reached the right hardware and its mapping search had not finished there; if not,
 it never reached the hardware that holds the rest of the front. The tail lines say how many of the
 runs below the goal each explanation covers.
@@ -357,16 +357,13 @@ class HardwareFronts:
         return self._fronts[key]
 
 
-def visited_hv(stored, setup, fronts: HardwareFronts, n: int, tf: TrueFront, hv_true: float) -> float:
-    """The HV share of the run's first ``n`` trials with every evaluated hardware's own front added."""
+def visited_scores(stored, setup, fronts: HardwareFronts, n: int, tf: TrueFront, hv_true: float) -> dict:
+    """:func:`scores` of the run's first ``n`` trials with every evaluated hardware's own front added."""
     from optuna.trial import TrialState
-
-    from llmhw.search.pareto import hypervolume
     first = [t for t in stored if t.state == TrialState.COMPLETE][:n]
     seen = {tuple(t.params[k] for k in fronts.names): t.params for t in first}
-    rows = np.vstack([feasible_losses(stored, setup, n)] + [fronts.front(p) for p in seen.values()])
-    lo, hi = tf.loss.min(axis=0), tf.loss.max(axis=0)
-    return hypervolume(rows, lo, hi, log=True) / hv_true if len(rows) else 0.0
+    return scores(tf, np.vstack([feasible_losses(stored, setup, n)] + [fronts.front(p) for p in seen.values()]),
+                  hv_true)
 
 
 def reached_extremes(front: np.ndarray, found: np.ndarray) -> list[bool]:
@@ -455,7 +452,7 @@ def tail_extremes_lines(runs: list[dict], checkpoint: int, goal: float, objectiv
             miss = ", ".join(f"{o} in {sum(not a['extremes'][j] for a in low)}" for j, o in enumerate(objectives))
             line = (f"{label} @{checkpoint:,}: {len(low)} run{'s' if len(low) > 1 else ''} below {goal:g}; "
                     f"the best value (within 1%) missed: {miss}")
-            vis = [a["visited_hv"] for a in low if "visited_hv" in a]
+            vis = [a["visited"]["hv"] for a in low if "visited" in a]
             if vis:
                 line += (f"; with the best mappings of the hardware they had evaluated, {sum(v >= goal for v in vis)} "
                          f"of them reach {goal:g} (HV worst {min(vis):.3f}, median {statistics.median(vis):.3f})")
@@ -569,7 +566,8 @@ def main(argv=None) -> int:
                           for n in checkpoints if n <= cap}
                     if fronts is not None:
                         for n, a in at.items():
-                            a["visited_hv"] = visited_hv(stored, setup, fronts, int(n), tf, hv_true)
+                            v = visited_scores(stored, setup, fronts, int(n), tf, hv_true)
+                            a["visited"] = {k: v[k] for k in ("hv", "recall", "recall1")}
                     stops = {}
                     for k in patience:
                         n = patience_stop(stored, setup, choice.batch_size, k)
@@ -584,8 +582,8 @@ def main(argv=None) -> int:
                     print(f"  {label} seed {seed}: {cap} trials in {wall:.1f} s (sampler "
                           f"{run['sampler_ms_per_trial']:.2f} ms/trial); "
                           + ", ".join(f"@{n} HV {a['hv']:.3f} recall {a['recall']:.0%}/{a['recall1']:.0%}"
-                                      + (f" (visited hardware, best mappings: {a['visited_hv']:.3f})"
-                                         if "visited_hv" in a else "")
+                                      + (f" (visited hardware, best mappings: HV {a['visited']['hv']:.3f} "
+                                         f"recall {a['visited']['recall']:.0%})" if "visited" in a else "")
                                       + missed_extremes_note(a["extremes"], OBJECTIVES)
                                       for n, a in at.items())
                           + "".join(f"; --patience {k} stops at {v['trials']} (HV {v['hv']:.3f}, recall "

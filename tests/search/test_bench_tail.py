@@ -68,7 +68,7 @@ def test_the_tail_line_counts_which_best_value_the_runs_below_the_goal_miss():
 def test_the_tail_line_says_how_many_runs_below_the_goal_their_visited_hardware_would_lift():
     def run(hv, visited):
         return {"label": "auto", "at": {"1000": {"hv": hv, "extremes": [True, True, False],
-                                                  "visited_hv": visited}}}
+                                                  "visited": {"hv": visited}}}}
     runs = [run(0.90, 0.97), run(0.93, 0.94), run(0.94, 0.99), run(0.98, 0.99)]
     (line,) = bench.tail_extremes_lines(runs, 1000, 0.95, ("tco", "tpot", "thr"))
     # the three runs below 0.95 have 0.97, 0.94, 0.99 with their hardware's best mappings: two reach it
@@ -76,7 +76,7 @@ def test_the_tail_line_says_how_many_runs_below_the_goal_their_visited_hardware_
                          "(HV worst 0.940, median 0.970)")
 
 
-def test_visited_hv_adds_the_front_of_every_hardware_a_run_evaluated_feasible_or_not():
+def test_visited_scores_add_the_front_of_every_hardware_a_run_evaluated_feasible_or_not():
     import numpy as np
     from types import SimpleNamespace
 
@@ -106,8 +106,10 @@ def test_visited_hv_adds_the_front_of_every_hardware_a_run_evaluated_feasible_or
     # an infeasible trial on "big" is a visit too: with its hardware's best mappings the run has the
     # whole true front; "bad" (an invalid hardware, no feasible point) adds nothing
     stored = own + [trial("big", [9.0, 9.0, 1.0], False), trial("bad", [1.0, 1.0, 1.0], False)]
-    assert bench.visited_hv(stored, setup, Fronts(), 3, tf, hv_true) == pytest.approx(1.0)
-    assert bench.visited_hv(stored, setup, Fronts(), 2, tf, hv_true) == pytest.approx(1.0)
-    assert bench.visited_hv(stored, setup, Fronts(), 1, tf, hv_true) == pytest.approx(own_hv)
+    for n in (3, 2):
+        got = bench.visited_scores(stored, setup, Fronts(), n, tf, hv_true)
+        assert got["hv"] == pytest.approx(1.0) and got["recall"] == 1.0
+    got = bench.visited_scores(stored, setup, Fronts(), 1, tf, hv_true)
+    assert got["hv"] == pytest.approx(own_hv) and got["recall"] == 0.0
     bad_only = own + [trial("bad", [1.0, 1.0, 1.0], False)]
-    assert bench.visited_hv(bad_only, setup, Fronts(), 2, tf, hv_true) == pytest.approx(own_hv)
+    assert bench.visited_scores(bad_only, setup, Fronts(), 2, tf, hv_true)["hv"] == pytest.approx(own_hv)
