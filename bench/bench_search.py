@@ -185,6 +185,13 @@ def hardware_points(setup, problem, hw: dict):
     return system_grid(problem, setup, pt)
 
 
+def front_rows(loss: np.ndarray) -> np.ndarray:
+    """The indices of the finite, non-dominated rows of ``loss``."""
+    from llmhw.search.pareto import front_mask
+    fin = np.flatnonzero(np.all(np.isfinite(loss), axis=1))
+    return fin[front_mask(loss[fin])]
+
+
 def true_front(setup, problem) -> TrueFront:
     from llmhw.search.pareto import front_mask, losses
     space, dirs = setup.space, setup.directions
@@ -208,8 +215,7 @@ def true_front(setup, problem) -> TrueFront:
         if not len(vals):
             continue
         loss = losses(vals, dirs)
-        fin = np.flatnonzero(np.all(np.isfinite(loss), axis=1))
-        idx = fin[front_mask(loss[fin])]
+        idx = front_rows(loss)
         new = [_design(space, hw, cand[i]) for i in idx]
         both = np.vstack([front, loss[idx]])
         keep = front_mask(both)
@@ -343,17 +349,15 @@ class HardwareFronts:
 
     def front(self, params: dict) -> np.ndarray:
         """The losses of the non-dominated points of ``params``'s hardware (none if it is invalid)."""
-        from llmhw.search.pareto import front_mask, losses
+        from llmhw.search.pareto import losses
         key = tuple(params[n] for n in self.names)
         if key not in self._fronts:
             hw = dict(self.setup.space.default_params(), **dict(zip(self.names, key)))
             got = hardware_points(self.setup, self.problem, hw)
             if got is None:
                 raise BenchError(f"--visited: the mapping grid of {hw} cannot be evaluated")
-            loss = np.zeros((0, len(OBJECTIVES))) if got is INVALID or not len(got[1]) \
-                else losses(got[1], self.setup.directions)
-            loss = loss[np.all(np.isfinite(loss), axis=1)]
-            self._fronts[key] = loss[front_mask(loss)] if len(loss) else loss
+            loss = np.zeros((0, len(OBJECTIVES))) if got is INVALID else losses(got[1], self.setup.directions)
+            self._fronts[key] = loss[front_rows(loss)]
         return self._fronts[key]
 
 
