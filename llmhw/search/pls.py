@@ -63,19 +63,29 @@ How it samples, per trial:
    front at 1,000 trials does not change. Over 90 runs of six held-back cases at 5,000 trials it raised
    the median share of the true front's designs found from 94% to 96% and the runs at ≥ 95% from 38
    to 55 (better on 55 runs, worse on 16); one run fell to 45% (without the ring two fell to 50%).
-9. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
+9. **A local model orders the walk** (``local_surrogate``, the kernel width h = 0.2 by default since
+   2026-11-29; measured in ``docs/search-quality.md`` §20.4 and §21): until the walk's first exhaustion
+   (item 8), a member's queue is ordered by a linear model of the log-objectives fitted around that member
+   (locally weighted least squares on the base features, each feasible trial weighted by
+   exp(-d²/2h²) of its distance d to the member) rather than by the global ridge, which averages over the
+   whole space and mispredicts the moves that matter at a front's ends (e.g. the pipeline size at a large
+   batch). After the exhaustion, and for feasibility always, the global ridge orders, as before (the
+   trials proposed after it carry ``pls:late``, so a resumed study switches too). ``0`` turns it off.
+10. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
 
 The surrogate is a ridge regression on pairwise-interaction features of the positions, fitted to
 the log of the (positive) objectives of the feasible trials and to a ±1 feasibility label of all
-trials, kept as incremental normal equations. It only *orders* a member's neighbours, by how far
-outside the archive's attained set they are predicted to land (predicted-infeasible ones last);
-every neighbour is still eventually tried.
+trials, kept as incremental normal equations (and, until the first exhaustion, the local model of
+item 9 for the objectives). It only *orders* a member's neighbours, by how far outside the archive's
+attained set they are predicted to land (predicted-infeasible ones last); every neighbour is still
+eventually tried.
 
 State is rebuilt from the study's trials (incrementally), so a resumed or multi-process study
-continues where it was; with a seed, a single-process run is reproducible. Cost: about 1 ms per
-trial after the warm-up (the TPE warm-up costs what TPE costs).
+continues where it was; with a seed, a single-process run is reproducible. Cost (gpt3 on the speed
+grid, ask + tell, CPU): about 6 ms per trial over a 1,000-trial run and 4 ms over 5,000, the TPE
+warm-up included (``docs/search-quality.md`` §21.4).
 """
 from __future__ import annotations
 
@@ -96,6 +106,7 @@ _MAX_QUAD_FEATURES = 30   # above this many base features the surrogate drops th
 _INFEASIBLE_POOL = 20
 _TOLERANCE_POOL = 200
 _OP_ATTR = "pls:op"       # trial system attr: the operator that proposed the trial
+_LATE_ATTR = "pls:late"   # trial system attr: proposed after the walk's first exhaustion
 # adaptive allocation: the prior success rate of each arm (as if ``_ARM_PRIOR_N`` outcomes were seen),
 # so that right after the warm-up exploration gets about what the fixed-rate sampler gives it (~8%)
 _ARM_PRIOR = {"local": 0.2, "explore": 0.02}
@@ -239,13 +250,18 @@ class _Surrogate:
         self.a_all, self.b_all = np.zeros((nf, nf)), np.zeros(nf)
         self.a_feas, self.b_feas = np.zeros((nf, nf)), np.zeros((nf, n_obj))
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []   # feasible (features, raw values)
+        self.base_rows: list[np.ndarray] = []                 # feasible base features (``base``)
         self.logok = np.ones(n_obj, dtype=bool)
         self.n_feasible = 0
         self._w = self._wc = None
 
-    def phi(self, U: np.ndarray) -> np.ndarray:
+    def base(self, U: np.ndarray) -> np.ndarray:
+        """The base features x of each row of ``U``: positions, one-hot choices."""
         cols = [f for i, c in enumerate(self.coords) for f in c.feature(U[:, i])]
-        B = np.column_stack(cols) if cols else np.zeros((len(U), 0))
+        return np.column_stack(cols) if cols else np.zeros((len(U), 0))
+
+    def phi(self, U: np.ndarray) -> np.ndarray:
+        B = self.base(U)
         sq = (B[:, :, None] * B[:, None, :])[:, self.iu[0], self.iu[1]] if self.iu is not None else B * B
         return np.hstack([np.ones((len(B), 1)), B, sq])
 
@@ -266,6 +282,7 @@ class _Surrogate:
                 for f2, v2 in self.rows:
                     self.b_feas += np.outer(f2, self.transform(v2))
             self.rows.append((f, v))
+            self.base_rows.append(self.base(u[None, :])[0])
             self.a_feas += ff
             self.b_feas += np.outer(f, self.transform(v))
             self.n_feasible += 1
@@ -280,6 +297,21 @@ class _Surrogate:
             self._w = np.linalg.solve(self.a_feas + reg, self.b_feas)
         P = self.phi(U)
         return P @ self._wc, P @ self._w
+
+    def predict_local(self, u0: np.ndarray, U: np.ndarray, h: float) -> np.ndarray:
+        """Transformed objective values of ``U`` from a linear model in the base features fitted around
+        ``u0``: locally weighted least squares (Cleveland 1979), every feasible trial weighted by the
+        Gaussian kernel exp(-|x - x0|² / 2h²) of its distance to ``u0`` in the base features, the
+        slopes ridge-penalised by ``lam`` like the global model's coefficients."""
+        X0 = np.array(self.base_rows)
+        x0 = self.base(u0[None, :])[0]
+        w = np.exp(-((X0 - x0) ** 2).sum(axis=1) / (2.0 * h * h))
+        X = np.column_stack([np.ones(len(X0)), X0 - x0])
+        Y = self.transform(np.array([v for _, v in self.rows]))
+        reg = self.lam * np.eye(X.shape[1])
+        reg[0, 0] = 1e-9
+        coef = np.linalg.solve(X.T @ (w[:, None] * X) + reg, X.T @ (w[:, None] * Y))
+        return np.column_stack([np.ones(len(U)), self.base(U) - x0]) @ coef
 
 
 class ParetoLocalSearchSampler(BaseSampler):
@@ -297,7 +329,7 @@ class ParetoLocalSearchSampler(BaseSampler):
                  min_surrogate_trials: int = 30, max_tries: int = 50,
                  tolerance: float = 0.02, p_tolerance: float = 0.1,
                  adaptive: bool = True, explore_floor: float = 0.05, explore_cap: float = 0.5,
-                 explore_window: int = 50, second_ring: float = 0.5):
+                 explore_window: int = 50, second_ring: float = 0.5, local_surrogate: float = 0.2):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
         self._key_fn, self._normalise, self._values = key, normalise, dict(values or {})
@@ -313,6 +345,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self.adaptive, self.explore_floor, self.explore_cap = bool(adaptive), float(explore_floor), float(explore_cap)
         self.explore_window = max(1, int(explore_window))
         self.second_ring = float(second_ring)
+        self.local_surrogate = float(local_surrogate)
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self._reset(None)
@@ -339,6 +372,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._arm_hist: dict[str, deque] = {a: deque(maxlen=self.explore_window) for a in _ARM_PRIOR}
         self._local_peak = 0.0   # the best success rate of a full window of local moves so far
         self.op_stats: dict[str, list[int]] = {}
+        self._exhausted = False   # the walk's one-move neighbourhoods have all been spent once (_LATE_ATTR)
 
     def reseed_rng(self) -> None:
         self._rng.seed()
@@ -376,6 +410,8 @@ class ParetoLocalSearchSampler(BaseSampler):
         if t.params:
             self._seen.add(self._key(t.params))
         op = t.system_attrs.get(_OP_ATTR)
+        if t.system_attrs.get(_LATE_ATTR):
+            self._exhausted = True
         entered = self._add_complete(t) if t.state == TrialState.COMPLETE and t.values is not None else False
         if op is not None:
             self._credit(op, entered)
@@ -560,6 +596,8 @@ class ParetoLocalSearchSampler(BaseSampler):
             return self._startup.sample_relative(study, trial, search_space)
         op, params = self._propose()
         study._storage.set_trial_system_attr(trial._trial_id, _OP_ATTR, op)  # noqa: SLF001
+        if self._exhausted:
+            study._storage.set_trial_system_attr(trial._trial_id, _LATE_ATTR, True)  # noqa: SLF001
         return params
 
     def _propose(self) -> tuple[str, dict]:
@@ -579,6 +617,7 @@ class ParetoLocalSearchSampler(BaseSampler):
             if got is not None:
                 return "neighbour", got
             # every archive member's one-move neighbourhood is exhausted
+            self._exhausted = True
             if self.second_ring and self._rng.uniform() < self.second_ring:
                 got = self._neighbour("nb2")
                 if got is not None:
@@ -629,13 +668,18 @@ class ParetoLocalSearchSampler(BaseSampler):
             for r, move in enumerate(moves):
                 for i, x in move:
                     U[r, i] = x
-            moves = [moves[i] for i in np.argsort(self._score(U), kind="stable")]
+            moves = [moves[i] for i in np.argsort(self._score(U, u), kind="stable")]
         return moves
 
-    def _score(self, U: np.ndarray) -> np.ndarray:
-        """How far outside the archive's attained set each row is predicted to land (> 0: not
-        dominated by any member), normalised per objective; predicted-infeasible rows rank last."""
+    def _score(self, U: np.ndarray, u0: np.ndarray) -> np.ndarray:
+        """How far outside the archive's attained set each row (a neighbour of ``u0``) is predicted to
+        land (> 0: not dominated by any member), normalised per objective; predicted-infeasible rows
+        rank last. The objectives come from the local model around ``u0`` until the walk's first
+        exhaustion (``local_surrogate``), from the global one after it; feasibility always from the
+        global one."""
         feas, pred = self._sur.predict(U)
+        if self.local_surrogate > 0 and not self._exhausted:
+            pred = self._sur.predict_local(u0, U, self.local_surrogate)
         zc = self._signs * pred
         Z = self._z(self._arch_loss)
         span = Z.max(axis=0) - Z.min(axis=0)

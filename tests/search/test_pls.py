@@ -1,12 +1,15 @@
 """The Pareto local search sampler on toy problems: no repeats, finds a front, constraints, resume."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from llmhw.search.pareto import front_mask, losses
-from llmhw.search.pls import ParetoLocalSearchSampler
+from llmhw.search.pls import ParetoLocalSearchSampler, _Coord, _Surrogate
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -154,10 +157,10 @@ def front_found(study) -> set[int]:
             if t.params["m"] == t.params["x"] // 10 and not any(t.params[f"y{i}"] for i in range(NOISE))}
 
 
-def segment_study(seed: int, second_ring: float, n: int, tolerance: float = 0.0):
+def segment_study(seed: int, second_ring: float, n: int, tolerance: float = 0.0, **kw):
     """``n`` trials of ``segmented`` from its first front design, stall-driven exploration off."""
     s = ParetoLocalSearchSampler(seed=seed, search_space=SEGMENTS, n_startup_trials=1, tolerance=tolerance,
-                                 adaptive=False, second_ring=second_ring)
+                                 adaptive=False, second_ring=second_ring, **kw)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
     study.enqueue_trial({"x": 0, "m": 0, **{f"y{i}": 0 for i in range(NOISE)}})
     study.optimize(segmented, n_trials=n)
@@ -224,6 +227,49 @@ def test_the_second_ring_waits_for_the_walk_and_moves_two_dimensions():
         assert fresh._arm_hist["local"][-1] == entered and list(fresh._arm_hist["explore"]) == explore  # noqa: SLF001
 
 
+def test_the_local_model_is_a_kernel_weighted_linear_fit():
+    """``predict_local`` by hand. Three feasible trials at positions x = 0, 0.5, 1 with log-objective
+    y = 1, 2, 4, fitted around x0 = 0 with h = 0.5: weights exp(-x²/2h²) = 1, e^-0.5 = 0.606531,
+    e^-2 = 0.135335 (sum W = 1.741866). Weighted sums: Σwx = 0.438601, Σwy = 2.754402,
+    Σwx² = 0.286968, Σwxy = 1.147872; about the weighted means Sxx = 0.286968 - 0.438601²/W = 0.176529,
+    Sxy = 1.147872 - 0.438601 · 2.754402 / W = 0.454315. The slope, ridge-penalised by λ = 0.1:
+    b = Sxy / (Sxx + λ) = 1.642923; the intercept a = (Σwy - b Σwx) / W = 1.167607. Predictions:
+    a = 1.167607 at x = 0, a + b/2 = 1.989069 at 0.5, a + b = 2.810530 at 1 (the global quadratic
+    fit goes through the three points almost: 1, 2, 4 less its ridge). An infeasible trial is not
+    in the fit."""
+    sur = _Surrogate([_Coord(IntDistribution(0, 2))], n_obj=1)
+    for i, y in enumerate((1.0, 2.0, 4.0)):
+        sur.add(np.array([float(i)]), True, [math.exp(y)])
+    sur.add(np.array([2.0]), False, [math.exp(9.0)])
+    got = sur.predict_local(np.array([0.0]), np.array([[0.0], [1.0], [2.0]]), 0.5)
+    assert got[:, 0] == pytest.approx([1.167607, 1.989069, 2.810530], abs=2e-6)
+    # centred elsewhere the fit changes: around x0 = 1 the weights are e^-2, e^-0.5, 1
+    far = sur.predict_local(np.array([2.0]), np.array([[2.0]]), 0.5)
+    assert far[0, 0] > 3.5
+
+
+def test_the_local_model_orders_the_walk_until_the_first_exhaustion_and_the_state_is_rebuilt():
+    """The walk's queues are ordered by the local model until every archive member's one-move
+    neighbourhood is spent once; the trials proposed after that carry ``pls:late``, and a fresh sampler
+    (resume, another worker) rebuilds the switch from them. Off (``local_surrogate=0``) the walk is
+    ordered by the global ridge from the start, and the two runs differ before the exhaustion."""
+    on, off = segment_study(0, 1.0, 160), segment_study(0, 1.0, 160, local_surrogate=0.0)
+    late = [bool(t.system_attrs.get("pls:late")) for t in on.trials]
+    first = late.index(True)
+    assert 50 < first and all(late[first:])
+    ops = [t.system_attrs.get("pls:op") for t in on.trials]
+    assert "ring2" not in ops[:first] and "ring2" in ops[first:]
+    assert [t.params for t in on.trials[:first]] != [t.params for t in off.trials[:first]]
+    fresh = ParetoLocalSearchSampler(seed=0, search_space=SEGMENTS)
+    fresh._update(on, SEGMENTS)  # noqa: SLF001
+    assert fresh._exhausted  # noqa: SLF001
+    early = optuna.create_study(directions=["minimize", "minimize"])
+    early.add_trials(on.trials[:first])
+    resumed = ParetoLocalSearchSampler(seed=0, search_space=SEGMENTS)
+    resumed._update(early, SEGMENTS)  # noqa: SLF001
+    assert not resumed._exhausted  # noqa: SLF001
+
+
 # ---------------------------------------------------------------------------------------------------
 # Stall-driven exploration (docs/search-quality.md §6).
 
@@ -242,7 +288,11 @@ def stalling(trial: optuna.Trial):
 
 
 def stall_study(adaptive: bool, seed: int = 0, n: int = 300):
-    s = ParetoLocalSearchSampler(seed=seed, search_space=STALL, n_startup_trials=1, adaptive=adaptive)
+    """``n`` trials of ``stalling``, the walk ordered by the global surrogate alone: these tests are of
+    the allocation, and the local model (``local_surrogate``) moves when the walk stalls (with it, seed 0
+    spends 28 of trials 101-250 on exploration, the fixed-rate sampler 14)."""
+    s = ParetoLocalSearchSampler(seed=seed, search_space=STALL, n_startup_trials=1, adaptive=adaptive,
+                                 local_surrogate=0.0)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=s)
     study.enqueue_trial({"x": 15, "a": 0, "b": 0, **{f"y{i}": 0 for i in range(NOISE)}})
     study.optimize(stalling, n_trials=n)
