@@ -234,18 +234,19 @@ def test_the_local_model_is_a_kernel_weighted_linear_fit():
     Σwx² = 0.286968, Σwxy = 1.147872; about the weighted means Sxx = 0.286968 - 0.438601²/W = 0.176529,
     Sxy = 1.147872 - 0.438601 · 2.754402 / W = 0.454315. The slope, ridge-penalised by λ = 0.1:
     b = Sxy / (Sxx + λ) = 1.642923; the intercept a = (Σwy - b Σwx) / W = 1.167607. Predictions:
-    a = 1.167607 at x = 0, a + b/2 = 1.989069 at 0.5, a + b = 2.810530 at 1 (the global quadratic
-    fit goes through the three points almost: 1, 2, 4 less its ridge). An infeasible trial is not
-    in the fit."""
+    a = 1.167607 at x = 0, a + b/2 = 1.989069 at 0.5, a + b = 2.810530 at 1. An infeasible trial
+    is not in the fit."""
     sur = _Surrogate([_Coord(IntDistribution(0, 2))], n_obj=1)
     for i, y in enumerate((1.0, 2.0, 4.0)):
         sur.add(np.array([float(i)]), True, [math.exp(y)])
     sur.add(np.array([2.0]), False, [math.exp(9.0)])
     got = sur.predict_local(np.array([0.0]), np.array([[0.0], [1.0], [2.0]]), 0.5)
     assert got[:, 0] == pytest.approx([1.167607, 1.989069, 2.810530], abs=2e-6)
-    # centred elsewhere the fit changes: around x0 = 1 the weights are e^-2, e^-0.5, 1
-    far = sur.predict_local(np.array([2.0]), np.array([[2.0]]), 0.5)
-    assert far[0, 0] > 3.5
+    # centred at x0 = 1 the weights are e^-2, e^-0.5, 1, and the fit follows the steeper right-hand side:
+    # by the same sums about x0 (distances -1, -0.5, 0), b = 2.187320 and a = 3.621264 at x = 1,
+    # a - b/2 = 2.527604 at 0.5
+    far = sur.predict_local(np.array([2.0]), np.array([[2.0], [1.0]]), 0.5)
+    assert far[:, 0] == pytest.approx([3.621264, 2.527604], abs=2e-6)
 
 
 def test_the_local_model_orders_the_walk_until_the_first_exhaustion_and_the_state_is_rebuilt():
