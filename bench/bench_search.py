@@ -43,6 +43,12 @@ best mappings (its own front over every mapping, :class:`HardwareFronts`). If th
 goal, the run had reached the right hardware and its mapping search had not finished there; if not,
 it never reached the hardware that holds the rest of the front. The tail lines say how many of the
 runs below the goal each explanation covers.
+
+**What a mapping sweep would add** (``--swept``): each checkpoint is scored again with the own fronts of
+only the hardware × system combinations on the run's feasible front (every mapping of one such
+combination, the evaluator's grid driver), with how many combinations that sweeps and how many designs
+their own fronts hold (each a design a sweep would evaluate as a trial). Adding points never puts a
+dominated combination back on the front, so one sweep is the fixed point.
 """
 from __future__ import annotations
 
@@ -370,6 +376,24 @@ def visited_scores(stored, setup, fronts: HardwareFronts, n: int, tf: TrueFront,
                   hv_true)
 
 
+def swept_scores(stored, setup, fronts: HardwareFronts, n: int, tf: TrueFront, hv_true: float) -> dict:
+    """:func:`scores` of the run's first ``n`` trials with the own front of every hardware on the run's
+    feasible front added (a mapping sweep of the front's hardware), plus ``hardware`` (how many were
+    swept) and ``designs`` (the rows of their own fronts)."""
+    from optuna.trial import TrialState
+
+    from llmhw.search.pareto import losses
+    first = [t for t in stored if t.state == TrialState.COMPLETE][:n]
+    feas = [t for t in first if t.user_attrs.get("feasible")]
+    found = losses([t.values for t in feas], setup.directions) if feas else np.zeros((0, len(setup.directions)))
+    on = {tuple(feas[i].params[k] for k in fronts.names): feas[i].params
+          for i in (front_rows(found) if len(found) else ())}
+    added = [fronts.front(p) for p in on.values()]
+    out = scores(tf, np.vstack([found] + added), hv_true)
+    out.update(hardware=len(on), designs=sum(len(a) for a in added))
+    return out
+
+
 def reached_extremes(front: np.ndarray, found: np.ndarray) -> list[bool]:
     """Per objective: has the run reached the true front's best value to within 1% (``NEAR_RTOL``)?
     On losses, so the best is the smallest (a maximised objective is negated). On the speed grid the
@@ -518,6 +542,9 @@ def main(argv=None) -> int:
     ap.add_argument("--visited", action="store_true",
                     help="also score each run as if every hardware it evaluated had its best mappings: is a "
                          "run's gap hardware it never reached, or mappings it did not find?")
+    ap.add_argument("--swept", action="store_true",
+                    help="also score each run as if every hardware on its feasible front had its best mappings "
+                         "(a mapping sweep of the front's hardware), with how many hardware and designs that takes")
     ap.add_argument("--json", default=None, help="also write every run (with the missed front points) here")
     ap.add_argument("--front-cache", default=None, metavar="DIR",
                     help="keep each case's true front in DIR (keyed by the case and the text of every input "
@@ -558,7 +585,7 @@ def main(argv=None) -> int:
                     f"{time.perf_counter() - t0:.0f} s")
             print(head, flush=True)
             runs = []
-            fronts = HardwareFronts(setup, problem) if args.visited else None
+            fronts = HardwareFronts(setup, problem) if args.visited or args.swept else None
             for sampler in args.samplers.split(","):
                 cap = min(max(checkpoints), int(caps.get(sampler, max(checkpoints))))
                 choice = choose(sampler, cap, args.batch_size)
@@ -568,10 +595,13 @@ def main(argv=None) -> int:
                     check_dominated(tf, feasible_losses(stored, setup, cap), f"{case.name} {label} seed {seed}")
                     at = {str(n): scores(tf, feasible_losses(stored, setup, n), hv_true)
                           for n in checkpoints if n <= cap}
-                    if fronts is not None:
-                        for n, a in at.items():
+                    for n, a in at.items():
+                        if args.visited:
                             v = visited_scores(stored, setup, fronts, int(n), tf, hv_true)
                             a["visited"] = {k: v[k] for k in ("hv", "recall", "recall1")}
+                        if args.swept:
+                            v = swept_scores(stored, setup, fronts, int(n), tf, hv_true)
+                            a["swept"] = {k: v[k] for k in ("hv", "recall", "recall1", "hardware", "designs")}
                     stops = {}
                     for k in patience:
                         n = patience_stop(stored, setup, choice.batch_size, k)
@@ -588,6 +618,9 @@ def main(argv=None) -> int:
                           + ", ".join(f"@{n} HV {a['hv']:.3f} recall {a['recall']:.0%}/{a['recall1']:.0%}"
                                       + (f" (visited hardware, best mappings: HV {a['visited']['hv']:.3f} "
                                          f"recall {a['visited']['recall']:.0%})" if "visited" in a else "")
+                                      + (f" (its {a['swept']['hardware']} front hardware swept, "
+                                         f"{a['swept']['designs']} designs: HV {a['swept']['hv']:.3f} "
+                                         f"recall {a['swept']['recall']:.0%})" if "swept" in a else "")
                                       + missed_extremes_note(a["extremes"], OBJECTIVES)
                                       for n, a in at.items())
                           + "".join(f"; --patience {k} stops at {v['trials']} (HV {v['hv']:.3f}, recall "

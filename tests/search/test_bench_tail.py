@@ -113,3 +113,44 @@ def test_visited_scores_add_the_front_of_every_hardware_a_run_evaluated_feasible
     assert got["hv"] == pytest.approx(own_hv) and got["recall"] == 0.0
     bad_only = own + [trial("bad", [1.0, 1.0, 1.0], False)]
     assert bench.visited_scores(bad_only, setup, Fronts(), 2, tf, hv_true)["hv"] == pytest.approx(own_hv)
+
+
+def test_swept_scores_add_the_front_of_every_hardware_on_the_run_s_front_only():
+    import numpy as np
+    from types import SimpleNamespace
+
+    from optuna.trial import TrialState
+
+    from llmhw.search.pareto import hypervolume
+    # the two-point true front of the test above; hardware "mid" holds only its first point
+    true = np.array([[1.0, 2.0, -100.0], [2.0, 1.0, -50.0]])
+    tf = bench.TrueFront(true, [{}, {}], 0, 2, 0, 2)
+    setup = SimpleNamespace(directions=["minimize", "minimize", "maximize"])
+
+    class Fronts:
+        names = ["hw"]
+        def front(self, params):
+            return {"big": true, "mid": true[:1]}.get(params["hw"], np.zeros((0, 3)))
+
+    def trial(hw, values, feasible):
+        return SimpleNamespace(state=TrialState.COMPLETE, params={"hw": hw, "batch": 1}, values=values,
+                               user_attrs={"feasible": feasible})
+    hv_true = hypervolume(true, true.min(axis=0), true.max(axis=0), log=True)
+    # the run's front is its one design on "mid"; its feasible design on "big" is dominated by it (worse
+    # in every objective) and its infeasible one is no front design: only "mid" is swept, adding (1, 2, 100),
+    # which is the true front's first point, normalised (0, 1, 0): its box to the reference point 1.1 is
+    # 1.1 · 0.1 · 1.1 = 0.121 of the true front's 0.131 (the test above)
+    stored = [trial("mid", [1.5, 2.0, 60.0], True), trial("big", [3.0, 3.0, 10.0], True),
+              trial("big", [1.0, 1.0, 200.0], False)]
+    got = bench.swept_scores(stored, setup, Fronts(), 3, tf, hv_true)
+    assert got["hv"] == pytest.approx(0.121 / 0.131, rel=1e-4) and got["recall"] == 0.5
+    assert (got["hardware"], got["designs"]) == (1, 1)
+    # --visited counts the "big" visits, and gets the whole front
+    assert bench.visited_scores(stored, setup, Fronts(), 3, tf, hv_true)["hv"] == pytest.approx(1.0)
+    # once the design on "big" is on the run's front, both are swept and the front is whole
+    stored.append(trial("big", [1.2, 2.5, 55.0], True))   # cheaper than the "mid" design: on the front
+    got = bench.swept_scores(stored, setup, Fronts(), 4, tf, hv_true)
+    assert got["recall"] == 1.0 and (got["hardware"], got["designs"]) == (2, 3)
+    # no feasible design: nothing to sweep
+    got = bench.swept_scores(stored[2:3], setup, Fronts(), 1, tf, hv_true)
+    assert got["hv"] == 0.0 and (got["hardware"], got["designs"]) == (0, 0)
