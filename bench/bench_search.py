@@ -47,7 +47,7 @@ runs below the goal each explanation covers.
 **What a mapping sweep would add** (``--swept``): each checkpoint is scored again with the own fronts of
 only the hardware × system combinations on the run's feasible front (every mapping of one such
 combination, the evaluator's grid driver), with how many combinations that sweeps and how many designs
-their own fronts hold (each a design a sweep would evaluate as a trial). Adding points never puts a
+their own fronts hold (at most that many trials for a sweep: some the run has evaluated). Adding points never puts a
 dominated combination back on the front, so one sweep is the fixed point.
 """
 from __future__ import annotations

@@ -3,7 +3,9 @@ interval. Golden numbers computed by hand from the Wilson score formula, z = 1.9
 import importlib.util
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
@@ -76,28 +78,36 @@ def test_the_tail_line_says_how_many_runs_below_the_goal_their_visited_hardware_
                          "(HV worst 0.940, median 0.970)")
 
 
-def test_visited_scores_add_the_front_of_every_hardware_a_run_evaluated_feasible_or_not():
-    import numpy as np
-    from types import SimpleNamespace
+# losses (tco, tpot, -throughput) of a two-point true front, both on hardware "big"; hardware "mid" holds
+# only its first point; any other hardware ("small", "bad": an invalid one) has no front of its own
+TRUE_LOSS = np.array([[1.0, 2.0, -100.0], [2.0, 1.0, -50.0]])
 
-    from optuna.trial import TrialState
 
+class OwnFronts:
+    """Stands in for :class:`HardwareFronts`: each hardware's own front, by its ``hw`` param."""
+    names = ["hw"]
+
+    def front(self, params):
+        return {"big": TRUE_LOSS, "mid": TRUE_LOSS[:1]}.get(params["hw"], np.zeros((0, 3)))
+
+
+def two_point_case():
+    """(true front, setup, its hypervolume) of ``TRUE_LOSS``."""
     from llmhw.search.pareto import hypervolume
-    # losses (tco, tpot, -throughput) of a two-point true front, both on hardware "big"
-    true = np.array([[1.0, 2.0, -100.0], [2.0, 1.0, -50.0]])
-    tf = bench.TrueFront(true, [{}, {}], 0, 2, 0, 2)
+    tf = bench.TrueFront(TRUE_LOSS, [{}, {}], 0, 2, 0, 2)
     setup = SimpleNamespace(directions=["minimize", "minimize", "maximize"])
+    return tf, setup, hypervolume(TRUE_LOSS, TRUE_LOSS.min(axis=0), TRUE_LOSS.max(axis=0), log=True)
 
-    class Fronts:
-        names = ["hw"]
-        def front(self, params):
-            return true if params["hw"] == "big" else np.zeros((0, 3))   # "bad": an invalid hardware
 
-    def trial(hw, values, feasible):
-        return SimpleNamespace(state=TrialState.COMPLETE, params={"hw": hw, "batch": 1}, values=values,
-                               user_attrs={"feasible": feasible})
+def trial(hw, values, feasible):
+    from optuna.trial import TrialState
+    return SimpleNamespace(state=TrialState.COMPLETE, params={"hw": hw, "batch": 1}, values=values,
+                           user_attrs={"feasible": feasible})
+
+
+def test_visited_scores_add_the_front_of_every_hardware_a_run_evaluated_feasible_or_not():
+    tf, setup, hv_true = two_point_case()
     own = [trial("small", [1.5, 2.0, 60.0], True)]
-    hv_true = hypervolume(true, true.min(axis=0), true.max(axis=0), log=True)
     # normalised on the log scale the true front is (0, 1, 0) and (1, 0, 1): boxes to the reference point
     # 1.1 of 1.1·0.1·1.1 + 0.1·1.1·0.1 - 0.1·0.1·0.1 = 0.131; the own design (1.5, 2, 60) is at
     # (log 1.5 / log 2, 1, (log 100 - log 60) / log 2) = (0.58496, 1, 0.73697): 0.51504·0.1·0.36303
@@ -107,50 +117,31 @@ def test_visited_scores_add_the_front_of_every_hardware_a_run_evaluated_feasible
     # whole true front; "bad" (an invalid hardware, no feasible point) adds nothing
     stored = own + [trial("big", [9.0, 9.0, 1.0], False), trial("bad", [1.0, 1.0, 1.0], False)]
     for n in (3, 2):
-        got = bench.visited_scores(stored, setup, Fronts(), n, tf, hv_true)
+        got = bench.visited_scores(stored, setup, OwnFronts(), n, tf, hv_true)
         assert got["hv"] == pytest.approx(1.0) and got["recall"] == 1.0
-    got = bench.visited_scores(stored, setup, Fronts(), 1, tf, hv_true)
+    got = bench.visited_scores(stored, setup, OwnFronts(), 1, tf, hv_true)
     assert got["hv"] == pytest.approx(own_hv) and got["recall"] == 0.0
     bad_only = own + [trial("bad", [1.0, 1.0, 1.0], False)]
-    assert bench.visited_scores(bad_only, setup, Fronts(), 2, tf, hv_true)["hv"] == pytest.approx(own_hv)
+    assert bench.visited_scores(bad_only, setup, OwnFronts(), 2, tf, hv_true)["hv"] == pytest.approx(own_hv)
 
 
 def test_swept_scores_add_the_front_of_every_hardware_on_the_run_s_front_only():
-    import numpy as np
-    from types import SimpleNamespace
-
-    from optuna.trial import TrialState
-
-    from llmhw.search.pareto import hypervolume
-    # the two-point true front of the test above; hardware "mid" holds only its first point
-    true = np.array([[1.0, 2.0, -100.0], [2.0, 1.0, -50.0]])
-    tf = bench.TrueFront(true, [{}, {}], 0, 2, 0, 2)
-    setup = SimpleNamespace(directions=["minimize", "minimize", "maximize"])
-
-    class Fronts:
-        names = ["hw"]
-        def front(self, params):
-            return {"big": true, "mid": true[:1]}.get(params["hw"], np.zeros((0, 3)))
-
-    def trial(hw, values, feasible):
-        return SimpleNamespace(state=TrialState.COMPLETE, params={"hw": hw, "batch": 1}, values=values,
-                               user_attrs={"feasible": feasible})
-    hv_true = hypervolume(true, true.min(axis=0), true.max(axis=0), log=True)
+    tf, setup, hv_true = two_point_case()
     # the run's front is its one design on "mid"; its feasible design on "big" is dominated by it (worse
     # in every objective) and its infeasible one is no front design: only "mid" is swept, adding (1, 2, 100),
     # which is the true front's first point, normalised (0, 1, 0): its box to the reference point 1.1 is
     # 1.1 · 0.1 · 1.1 = 0.121 of the true front's 0.131 (the test above)
     stored = [trial("mid", [1.5, 2.0, 60.0], True), trial("big", [3.0, 3.0, 10.0], True),
               trial("big", [1.0, 1.0, 200.0], False)]
-    got = bench.swept_scores(stored, setup, Fronts(), 3, tf, hv_true)
+    got = bench.swept_scores(stored, setup, OwnFronts(), 3, tf, hv_true)
     assert got["hv"] == pytest.approx(0.121 / 0.131, rel=1e-4) and got["recall"] == 0.5
     assert (got["hardware"], got["designs"]) == (1, 1)
     # --visited counts the "big" visits, and gets the whole front
-    assert bench.visited_scores(stored, setup, Fronts(), 3, tf, hv_true)["hv"] == pytest.approx(1.0)
+    assert bench.visited_scores(stored, setup, OwnFronts(), 3, tf, hv_true)["hv"] == pytest.approx(1.0)
     # once the design on "big" is on the run's front, both are swept and the front is whole
     stored.append(trial("big", [1.2, 2.5, 55.0], True))   # cheaper than the "mid" design: on the front
-    got = bench.swept_scores(stored, setup, Fronts(), 4, tf, hv_true)
+    got = bench.swept_scores(stored, setup, OwnFronts(), 4, tf, hv_true)
     assert got["recall"] == 1.0 and (got["hardware"], got["designs"]) == (2, 3)
     # no feasible design: nothing to sweep
-    got = bench.swept_scores(stored[2:3], setup, Fronts(), 1, tf, hv_true)
+    got = bench.swept_scores(stored[2:3], setup, OwnFronts(), 1, tf, hv_true)
     assert got["hv"] == 0.0 and (got["hardware"], got["designs"]) == (0, 0)
