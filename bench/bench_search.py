@@ -304,13 +304,25 @@ def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp:
     return stored, wall, res.stats
 
 
-def feasible_losses(stored, setup, n: int) -> np.ndarray:
+def first_complete(stored, n: int | None = None) -> list:
+    """The run's COMPLETE trials in order: the first ``n`` of them (every one without ``n``)."""
     from optuna.trial import TrialState
+    return [t for t in stored if t.state == TrialState.COMPLETE][:n]
 
+
+def feasible_trials(stored, n: int) -> list:
+    """The feasible trials among the run's first ``n`` COMPLETE trials."""
+    return [t for t in first_complete(stored, n) if t.user_attrs.get("feasible")]
+
+
+def trial_losses(trials, setup) -> np.ndarray:
+    """The trials' objective values as losses (a maximised objective negated); n × k, also for none."""
     from llmhw.search.pareto import losses
-    first = [t for t in stored if t.state == TrialState.COMPLETE][:n]
-    feas = [t.values for t in first if t.user_attrs.get("feasible")]
-    return losses(feas, setup.directions) if feas else np.zeros((0, len(setup.directions)))
+    return losses([t.values for t in trials], setup.directions) if trials else np.zeros((0, len(setup.directions)))
+
+
+def feasible_losses(stored, setup, n: int) -> np.ndarray:
+    return trial_losses(feasible_trials(stored, n), setup)
 
 
 def matched(front: np.ndarray, found: np.ndarray, rtol: float) -> np.ndarray:
@@ -369,9 +381,7 @@ class HardwareFronts:
 
 def visited_scores(stored, setup, fronts: HardwareFronts, n: int, tf: TrueFront, hv_true: float) -> dict:
     """:func:`scores` of the run's first ``n`` trials with every evaluated hardware's own front added."""
-    from optuna.trial import TrialState
-    first = [t for t in stored if t.state == TrialState.COMPLETE][:n]
-    seen = {tuple(t.params[k] for k in fronts.names): t.params for t in first}
+    seen = {tuple(t.params[k] for k in fronts.names): t.params for t in first_complete(stored, n)}
     return scores(tf, np.vstack([feasible_losses(stored, setup, n)] + [fronts.front(p) for p in seen.values()]),
                   hv_true)
 
@@ -380,14 +390,9 @@ def swept_scores(stored, setup, fronts: HardwareFronts, n: int, tf: TrueFront, h
     """:func:`scores` of the run's first ``n`` trials with the own front of every hardware on the run's
     feasible front added (a mapping sweep of the front's hardware), plus ``hardware`` (how many were
     swept) and ``designs`` (the rows of their own fronts)."""
-    from optuna.trial import TrialState
-
-    from llmhw.search.pareto import losses
-    first = [t for t in stored if t.state == TrialState.COMPLETE][:n]
-    feas = [t for t in first if t.user_attrs.get("feasible")]
-    found = losses([t.values for t in feas], setup.directions) if feas else np.zeros((0, len(setup.directions)))
-    on = {tuple(feas[i].params[k] for k in fronts.names): feas[i].params
-          for i in (front_rows(found) if len(found) else ())}
+    feas = feasible_trials(stored, n)
+    found = trial_losses(feas, setup)
+    on = {tuple(feas[i].params[k] for k in fronts.names): feas[i].params for i in front_rows(found)}
     added = [fronts.front(p) for p in on.values()]
     out = scores(tf, np.vstack([found] + added), hv_true)
     out.update(hardware=len(on), designs=sum(len(a) for a in added))
@@ -413,12 +418,9 @@ def missed_extremes_note(reached: list[bool], objectives: Sequence[str]) -> str:
 def patience_stop(stored, setup, batch: int, patience: int) -> int | None:
     """The trial count at which ``--patience`` would have stopped this run (None: not within it),
     replaying its batches through the runner's own front tracker."""
-    from optuna.trial import TrialState
-
     from llmhw.search import progress
-    from llmhw.search.pareto import losses
-    done = [t for t in stored if t.state == TrialState.COMPLETE]
-    loss = losses([t.values for t in done], setup.directions)
+    done = first_complete(stored)
+    loss = trial_losses(done, setup)
     feasible = [bool(t.user_attrs.get("feasible")) for t in done]
     return progress.patience_stop(progress.front_gains(loss, feasible, batch), patience)
 

@@ -243,14 +243,14 @@ class _Surrogate:
 
     def __init__(self, coords: list[_Coord], n_obj: int, lam: float = 0.1):
         self.coords = coords
-        nb = sum(c.n_features() for c in coords)
+        nb = self.nb = sum(c.n_features() for c in coords)
         self.iu = np.triu_indices(nb) if nb <= _MAX_QUAD_FEATURES else None
         nf = 1 + nb + (len(self.iu[0]) if self.iu is not None else nb)
         self.lam = lam
         self.a_all, self.b_all = np.zeros((nf, nf)), np.zeros(nf)
         self.a_feas, self.b_feas = np.zeros((nf, nf)), np.zeros((nf, n_obj))
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []   # feasible (features, raw values)
-        self.base_rows: list[np.ndarray] = []                 # feasible base features (``base``)
+        self.base_rows: list[np.ndarray] = []                 # feasible base features (``phi``'s x)
         self.logok = np.ones(n_obj, dtype=bool)
         self.n_feasible = 0
         self._w = self._wc = None
@@ -282,7 +282,7 @@ class _Surrogate:
                 for f2, v2 in self.rows:
                     self.b_feas += np.outer(f2, self.transform(v2))
             self.rows.append((f, v))
-            self.base_rows.append(self.base(u[None, :])[0])
+            self.base_rows.append(f[1:1 + self.nb])
             self.a_feas += ff
             self.b_feas += np.outer(f, self.transform(v))
             self.n_feasible += 1
