@@ -14,7 +14,7 @@ space.
 
 **True front**: every point of the space is evaluated: every hardware × system combination is built
 once and every valid mapping of every batch is scored by the vectorised performance model
-(:func:`system_grid`, the one place that touches the evaluator's internals); with ``best`` every
+(:func:`system_grid`, through ``Problem.mapping_grid``, the search's mapping sweep's own call); with ``best`` every
 hardware × batch point goes through ``Problem.evaluate_many``. The non-dominated points are re-scored
 with ``Problem.evaluate`` (the search's own evaluator) and must agree. A system whose grid cannot be
 evaluated (``None``) is counted and the bench **fails**: a silently skipped system would make a
@@ -127,22 +127,14 @@ def make_setup(case: Case):
 
 # ---------------------------------------------------------------------------------------- true front
 def system_grid(problem, setup, point):
-    """Every mapping of every batch of the point's system, scored at once: ``(mapping rows, objective
-    values)`` with mapping rows ``(batch, p, micro_batch, prefill_micro_batch)``, or None when the
-    vectorised model cannot evaluate this system. The bench's only coupling to perf internals."""
-    from llmhw.evaluate import _key
-    from llmhw.perf.grid import evaluate_grid
-    srv = problem.server(point.chip, point.package, point.server)
-    sys_ = problem.system(srv, point.system, _key((point.chip, point.package, point.server)),
-                          point.prefill_len, point.decode_len)
-    g = evaluate_grid(sys_, setup.fidelity)
+    """Every mapping of every batch of the point's system, scored at once (``Problem.mapping_grid``):
+    ``(mapping rows, objective values)`` with mapping rows ``(batch, p, micro_batch, prefill_micro_batch)``,
+    or None when the vectorised model cannot evaluate this system."""
+    g = problem.mapping_grid(point, OBJECTIVES)
     if g is None:
         return None
-    ps = np.array([c.p for c in g.candidates], dtype=np.int64)
-    rows = np.column_stack([g.batch, ps[g.cand] if len(g) else g.cand, g.micro_batch, g.prefill_micro_batch])
-    metrics = {"tco_per_mtoken_usd": g.decode_tco_per_token_usd * 1e6, "tpot_s": g.tpot_s,
-               "throughput_tok_per_s": g.decode_throughput_tok_per_s}
-    return rows.astype(np.int64), np.column_stack([metrics[o] for o in OBJECTIVES])
+    rows = np.column_stack([g.batch, g.p, g.micro_batch, g.prefill_micro_batch])
+    return rows.astype(np.int64), g.values
 
 
 def dim_grid(d) -> list:
@@ -287,13 +279,14 @@ def _distinct_rows(loss: np.ndarray) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------- runs
-def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp: Path, tag: str):
+def run_one(setup, sampler: str, seed: int, trials: int, batch: int | None, tmp: Path, tag: str,
+            sweep: bool | None = None):
     from llmhw.evaluate import Problem
     from llmhw.search.runner import Runner, run_record_for
     from llmhw.study.opening import open_study
     from llmhw.search.samplers import choose
     from llmhw.study.storage import trial_store
-    choice = choose(sampler, trials, batch)
+    choice = choose(sampler, trials, batch, sweep=sweep)
     url = f"sqlite:///{tmp / f'{tag}-{sampler}-{seed}.db'}"
     t0 = time.perf_counter()   # the run as a user sees it: create the study, search, store
     study, _ = open_study(setup, "bench", url, run_record_for(choice, seed, trials))
@@ -547,6 +540,9 @@ def main(argv=None) -> int:
     ap.add_argument("--swept", action="store_true",
                     help="also score each run as if every hardware on its feasible front had its best mappings "
                          "(a mapping sweep of the front's hardware), with how many hardware and designs that takes")
+    ap.add_argument("--sweep", choices=("on", "off"), default=None,
+                    help="run the searches with the mapping sweep (llmhw.search.sweep) on or off (default: the "
+                         "search's: on, except for the grid sampler)")
     ap.add_argument("--json", default=None, help="also write every run (with the missed front points) here")
     ap.add_argument("--front-cache", default=None, metavar="DIR",
                     help="keep each case's true front in DIR (keyed by the case and the text of every input "
@@ -593,7 +589,8 @@ def main(argv=None) -> int:
                 choice = choose(sampler, cap, args.batch_size)
                 label = sampler if choice.name == sampler else f"{sampler} ({choice.name})"
                 for seed in seeds:
-                    stored, wall, stats = run_one(setup, sampler, seed, cap, args.batch_size, tmp, f"c{ci}")
+                    stored, wall, stats = run_one(setup, sampler, seed, cap, args.batch_size, tmp, f"c{ci}",
+                                                  None if args.sweep is None else args.sweep == "on")
                     check_dominated(tf, feasible_losses(stored, setup, cap), f"{case.name} {label} seed {seed}")
                     at = {str(n): scores(tf, feasible_losses(stored, setup, n), hv_true)
                           for n in checkpoints if n <= cap}
@@ -613,10 +610,15 @@ def main(argv=None) -> int:
                            "trials": cap, "wall_s": wall, "batch_size": choice.batch_size,
                            "sampler_ms_per_trial": (stats.t_ask + stats.t_tell) / cap * 1e3,
                            "t_ask_s": stats.t_ask, "t_eval_s": stats.t_eval, "t_tell_s": stats.t_tell,
-                           "t_write_s": stats.t_write, "at": at, "patience": stops}
+                           "t_write_s": stats.t_write, "at": at, "patience": stops,
+                           "sweep": {"swept": stats.swept, "grid_mappings": stats.grid_mappings,
+                                     "queued": stats.sweep_queued, "t_s": stats.t_sweep}}
                     runs.append(run)
                     print(f"  {label} seed {seed}: {cap} trials in {wall:.1f} s (sampler "
-                          f"{run['sampler_ms_per_trial']:.2f} ms/trial); "
+                          f"{run['sampler_ms_per_trial']:.2f} ms/trial"
+                          + (f"; sweep: {stats.swept} hardware, {stats.grid_mappings:,} grid mappings, "
+                             f"{stats.sweep_queued} trials queued, {stats.t_sweep:.1f} s" if stats.swept else "")
+                          + "); "
                           + ", ".join(f"@{n} HV {a['hv']:.3f} recall {a['recall']:.0%}/{a['recall1']:.0%}"
                                       + (f" (visited hardware, best mappings: HV {a['visited']['hv']:.3f} "
                                          f"recall {a['visited']['recall']:.0%})" if "visited" in a else "")

@@ -73,6 +73,35 @@ class Result:
         return all(v <= 0 for v in self.violations.values())
 
 
+@dataclass(frozen=True)
+class MappingGrid:
+    """Every mapping of one design's system (§12.1: every batch of the grid, every fitting stage layout and
+    micro-batch split), with the values of the metrics asked for: row i is the mapping ``(batch[i], p[i],
+    micro_batch[i], prefill_micro_batch[i], e[i])`` and ``values[i, j]`` its ``metrics[j]``, as
+    :meth:`Problem.evaluate` would report them for that mapping (``Metric.grid_value``)."""
+
+    metrics: tuple[str, ...]
+    batch: np.ndarray
+    p: np.ndarray
+    micro_batch: np.ndarray
+    prefill_micro_batch: np.ndarray
+    e: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def mapping(self, i: int) -> dict[str, int]:
+        """Row ``i`` as the mapping keys of a design point."""
+        return {"batch": int(self.batch[i]), "p": int(self.p[i]), "micro_batch": int(self.micro_batch[i]),
+                "prefill_micro_batch": int(self.prefill_micro_batch[i]), "e": int(self.e[i])}
+
+
+def grid_metrics_missing(metrics: Sequence[str]) -> list[str]:
+    """The metrics among ``metrics`` that :meth:`Problem.mapping_grid` cannot give (no ``grid_value``)."""
+    return [m for m in metrics if m not in BY_NAME or BY_NAME[m].grid_value is None]
+
+
 def _key(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
@@ -198,6 +227,34 @@ class Problem:
     def evaluate_many(self, points: Sequence[DesignPoint]) -> list[Result]:
         return [self.evaluate(p) for p in points]
 
+    # ---- every mapping of one design ---------------------------------------------------------------
+    def mapping_grid(self, point: DesignPoint, metrics: Sequence[str]) -> MappingGrid | None:
+        """Every mapping of ``point``'s system at once (the grid driver, :func:`llmhw.perf.grid.evaluate_grid`),
+        with the values of ``metrics``; the point's own batch and mapping are ignored.
+
+        None when the grid cannot answer: a mapping mode other than ``explicit``, a metric without a
+        ``grid_value`` (:func:`grid_metrics_missing`), a system on the §14 dynamic-prefill path, or a
+        hardware that cannot be built. The grid holds only mappings whose stages fit (§12.1); the other
+        constraints (hardware, user limits) are the caller's to check."""
+        if not isinstance(point, DesignPoint) or point.mapping != "explicit" or grid_metrics_missing(metrics):
+            return None
+        try:
+            srv = self.server(point.chip, point.package, point.server)
+            sys_ = self.system(srv, point.system, _key((point.chip, point.package, point.server)),
+                               point.prefill_len, point.decode_len)
+        except (ConfigError, ValueError, KeyError):
+            return None
+        g = evaluate_grid(sys_, self.fidelity)
+        if g is None:
+            return None
+        cand = g.cand.astype(np.int64)
+        column = lambda attr: np.array([getattr(c, attr) for c in g.candidates], dtype=np.int64)[cand]  # noqa: E731
+        values = np.column_stack([np.asarray(BY_NAME[m].grid_value(sys_, g), dtype=float) for m in metrics]) \
+            if metrics else np.zeros((len(g), 0))
+        return MappingGrid(tuple(metrics), g.batch.astype(np.int64), column("p"),
+                           g.micro_batch.astype(np.int64), g.prefill_micro_batch.astype(np.int64), column("e"),
+                           values.reshape(len(g), len(metrics)))
+
     def _best(self, sys_: System, batch: int, best_for: str) -> tuple[PerfResult, dict[str, float]]:
         """§12.3-style inner enumeration: the first mapping with the strictly best ``best_for`` metric.
 
@@ -270,4 +327,5 @@ class Problem:
         return out
 
 
-__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "Problem", "Result", "explicit_mapping"]
+__all__ = ["DesignPoint", "METRICS", "MAPPING_MODES", "MappingGrid", "Problem", "Result", "explicit_mapping",
+           "grid_metrics_missing"]

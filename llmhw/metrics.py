@@ -20,9 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
 from llmhw.serving.metrics import SERVING_METRICS   # a plain table (no import cycle)
 
 if TYPE_CHECKING:          # the registry reads evaluated objects; it does not build them
+    from llmhw.perf.grid import Grid
     from llmhw.perf.point import PerfResult
     from llmhw.workload.system import System
 
@@ -37,10 +40,22 @@ class Metric:
     description: str
     read: Callable[["System", "PerfResult"], float]  # the value of one evaluated point
     grid_field: str | None = None                    # Grid field ranking mappings as this metric does
+    #: the metric's value on every row of the system's mapping grid, exactly as :attr:`read` gives it
+    #: (None: the grid does not carry what it needs); ``Problem.mapping_grid`` reads it
+    grid_value: Callable[["System", "Grid"], np.ndarray] | None = None
 
 
-def _m(name, direction, unit, description, read, grid_field=None) -> Metric:
-    return Metric(name, direction, unit, description, read, grid_field)
+def _m(name, direction, unit, description, read, grid_field=None, grid_value=None) -> Metric:
+    """A metric of the point; with a ``grid_field`` and no ``grid_value``, the field is its value."""
+    if grid_field is not None and grid_value is None:
+        grid_value = lambda s, g, f=grid_field: getattr(g, f)  # noqa: E731
+    return Metric(name, direction, unit, description, read, grid_field, grid_value)
+
+
+def _s(name, direction, unit, description, of_system) -> Metric:
+    """A metric of the system alone (hardware and sizing): the same on every mapping of its grid."""
+    return Metric(name, direction, unit, description, lambda s, r: of_system(s), None,
+                  lambda s, g: np.full(len(g), float(of_system(s))))
 
 
 def _energy_per_token(s, r) -> float:
@@ -51,7 +66,8 @@ def _energy_per_token(s, r) -> float:
 #: grid fields they scale (same system, same batch).
 REGISTRY: tuple[Metric, ...] = (
     _m("tco_per_mtoken_usd", MINIMIZE, "$/Mtoken", "TCO per million generated tokens (§13.9)",
-       lambda s, r: r.tco_per_mtoken_usd, "decode_tco_per_token_usd"),
+       lambda s, r: r.tco_per_mtoken_usd, "decode_tco_per_token_usd",
+       lambda s, g: g.decode_tco_per_token_usd * 1e6),
     _m("tco_per_token_usd", MINIMIZE, "$/token", "TCO per generated token (§13.9)",
        lambda s, r: r.decode_tco_per_token_usd, "decode_tco_per_token_usd"),
     _m("prefill_tco_per_token_usd", MINIMIZE, "$/token", "TCO per prompt token (§13.9)",
@@ -59,7 +75,8 @@ REGISTRY: tuple[Metric, ...] = (
     _m("ttft_s", MINIMIZE, "s", "time to first token = prefill latency of the batch (§13.6)",
        lambda s, r: r.prefill_latency_s, "prefill_latency_s"),
     _m("tpot_s", MINIMIZE, "s", "average time per output token τ (§13.6)", lambda s, r: r.tpot_s, "tpot_s"),
-    _m("e2e_latency_s", MINIMIZE, "s", "prefill + decode latency of the batch", lambda s, r: r.e2e_latency_s),
+    _m("e2e_latency_s", MINIMIZE, "s", "prefill + decode latency of the batch", lambda s, r: r.e2e_latency_s,
+       grid_value=lambda s, g: g.prefill_latency_s + g.decode_latency_s),
     _m("decode_latency_s", MINIMIZE, "s", "decode latency T_g (§13.6)",
        lambda s, r: r.decode_latency_s, "decode_latency_s"),
     _m("throughput_tok_per_s", MAXIMIZE, "tokens/s", "generated tokens per second, system (B/τ)",
@@ -67,7 +84,8 @@ REGISTRY: tuple[Metric, ...] = (
     _m("prefill_throughput_tok_per_s", MAXIMIZE, "tokens/s", "prompt tokens per second (B·P/T_p)",
        lambda s, r: r.prefill_throughput_tok_per_s, "prefill_throughput_tok_per_s"),
     _m("throughput_per_chip_tok_per_s", MAXIMIZE, "tokens/s/chip", "generated tokens per second per chip",
-       lambda s, r: r.decode_throughput_per_chip_tok_per_s, "decode_throughput_tok_per_s"),
+       lambda s, r: r.decode_throughput_per_chip_tok_per_s, "decode_throughput_tok_per_s",
+       lambda s, g: g.decode_throughput_tok_per_s / s.num_chips),
     _m("prefill_utilization", MAXIMIZE, "-", "prefill FLOP utilisation (§13.6)",
        lambda s, r: r.prefill_utilization, "prefill_utilization"),
     _m("decode_utilization", MAXIMIZE, "-", "decode FLOP utilisation (§13.6)",
@@ -75,33 +93,36 @@ REGISTRY: tuple[Metric, ...] = (
     _m("utilization", MAXIMIZE, "-", "time-weighted utilisation (§13.9)", lambda s, r: r.utilization),
     _m("power_w", MINIMIZE, "W", "average system power over prefill + decode (§13.7, §13.9)",
        lambda s, r: r.avg_server_power_w * s.num_servers),
-    _m("prefill_power_w", MINIMIZE, "W", "system power during prefill (§13.7)", lambda s, r: r.prefill_power_w),
-    _m("decode_power_w", MINIMIZE, "W", "system power during decode (§13.7)", lambda s, r: r.decode_power_w),
-    _m("energy_per_token_j", MINIMIZE, "J/token", "prefill + decode energy per generated token", _energy_per_token),
+    _m("prefill_power_w", MINIMIZE, "W", "system power during prefill (§13.7)", lambda s, r: r.prefill_power_w,
+       grid_value=lambda s, g: g.prefill_power_w),
+    _m("decode_power_w", MINIMIZE, "W", "system power during decode (§13.7)", lambda s, r: r.decode_power_w,
+       grid_value=lambda s, g: g.decode_power_w),
+    _m("energy_per_token_j", MINIMIZE, "J/token", "prefill + decode energy per generated token", _energy_per_token,
+       grid_value=lambda s, g: (g.prefill_energy_j + g.decode_energy_j) / (g.batch * s.decode_len)),
     _m("capex_usd", MINIMIZE, "$", "server cost + interest + server opex, all servers (§15.2)",
        lambda s, r: r.capex_usd),
     _m("opex_usd", MINIMIZE, "$", "power part of the TCO, all servers (§15.2)", lambda s, r: r.opex_usd),
-    _m("system_cost_usd", MINIMIZE, "$", "server cost × number of servers",
-       lambda s, r: s.server.cost_usd * s.num_servers),
-    _m("system_tdp_w", MINIMIZE, "W", "server TDP × number of servers (§11.2)", lambda s, r: s.tdp_w),
-    _m("server_cost_usd", MINIMIZE, "$", "cost of one server (§8.4)", lambda s, r: s.server.cost_usd),
-    _m("server_tdp_w", MINIMIZE, "W", "TDP of one server (§8.3)", lambda s, r: s.server.tdp_w),
-    _m("server_tco_usd", MINIMIZE, "$", "TCO of one server at TDP over its life (§9)",
-       lambda s, r: s.server.tco.total),
-    _m("chip_area_mm2", MINIMIZE, "mm²", "die area (§3)", lambda s, r: float(s.server.package.chip.area_mm2)),
-    _m("chip_tdp_w", MINIMIZE, "W", "chip TDP incl. package IO (§3.4)", lambda s, r: s.server.package.chip.tdp_w),
-    _m("chip_cost_usd", MINIMIZE, "$", "die cost incl. test (§3.5)", lambda s, r: s.server.package.chip.cost_usd),
-    _m("die_yield", MAXIMIZE, "-", "negative-binomial die yield (§3.5)",
-       lambda s, r: s.server.package.chip.die_yield),
-    _m("package_cost_usd", MINIMIZE, "$", "package cost (§6.6)", lambda s, r: s.server.package.cost_usd),
-    _m("package_tdp_w", MINIMIZE, "W", "package TDP (§6.3)", lambda s, r: s.server.package.tdp_w),
-    _m("heatsink_max_power_w", MAXIMIZE, "W", "package power the heatsink can remove (§7)",
-       lambda s, r: s.server.heatsink.max_power_w),
-    _m("system_perf_flops", MAXIMIZE, "FLOP/s", "peak FLOP/s of the system", lambda s, r: s.perf_flops),
-    _m("system_memory_bytes", MAXIMIZE, "bytes", "total memory of the system",
-       lambda s, r: float(s.total_mem_bytes)),
-    _m("num_chips", MINIMIZE, "chips", "chips in the system", lambda s, r: float(s.num_chips)),
-    _m("num_servers", MINIMIZE, "servers", "servers in the system", lambda s, r: float(s.num_servers)),
+    _s("system_cost_usd", MINIMIZE, "$", "server cost × number of servers",
+       lambda s: s.server.cost_usd * s.num_servers),
+    _s("system_tdp_w", MINIMIZE, "W", "server TDP × number of servers (§11.2)", lambda s: s.tdp_w),
+    _s("server_cost_usd", MINIMIZE, "$", "cost of one server (§8.4)", lambda s: s.server.cost_usd),
+    _s("server_tdp_w", MINIMIZE, "W", "TDP of one server (§8.3)", lambda s: s.server.tdp_w),
+    _s("server_tco_usd", MINIMIZE, "$", "TCO of one server at TDP over its life (§9)",
+       lambda s: s.server.tco.total),
+    _s("chip_area_mm2", MINIMIZE, "mm²", "die area (§3)", lambda s: float(s.server.package.chip.area_mm2)),
+    _s("chip_tdp_w", MINIMIZE, "W", "chip TDP incl. package IO (§3.4)", lambda s: s.server.package.chip.tdp_w),
+    _s("chip_cost_usd", MINIMIZE, "$", "die cost incl. test (§3.5)", lambda s: s.server.package.chip.cost_usd),
+    _s("die_yield", MAXIMIZE, "-", "negative-binomial die yield (§3.5)",
+       lambda s: s.server.package.chip.die_yield),
+    _s("package_cost_usd", MINIMIZE, "$", "package cost (§6.6)", lambda s: s.server.package.cost_usd),
+    _s("package_tdp_w", MINIMIZE, "W", "package TDP (§6.3)", lambda s: s.server.package.tdp_w),
+    _s("heatsink_max_power_w", MAXIMIZE, "W", "package power the heatsink can remove (§7)",
+       lambda s: s.server.heatsink.max_power_w),
+    _s("system_perf_flops", MAXIMIZE, "FLOP/s", "peak FLOP/s of the system", lambda s: s.perf_flops),
+    _s("system_memory_bytes", MAXIMIZE, "bytes", "total memory of the system",
+       lambda s: float(s.total_mem_bytes)),
+    _s("num_chips", MINIMIZE, "chips", "chips in the system", lambda s: float(s.num_chips)),
+    _s("num_servers", MINIMIZE, "servers", "servers in the system", lambda s: float(s.num_servers)),
     _m("prefill_compute_s", MINIMIZE, "s", "prefill latency share: compute (§15.2)",
        lambda s, r: r.prefill_compute_s),
     _m("prefill_mem_s", MINIMIZE, "s", "prefill latency share: memory (§15.2)", lambda s, r: r.prefill_mem_s),
@@ -169,10 +190,12 @@ def markdown_table() -> str:
              "Generated from `llmhw/metrics.py` (`python -m llmhw.metrics > docs/metrics.md`); do not edit by hand.",
              "Every metric can be an objective (`--objectives`), is stored on every trial and shown by the report.",
              "`grid` names the field of the grid driver that ranks mappings for `mapping: best` (else the",
-             "single-point loop is used).", "",
-             "| metric | direction | unit | description | grid |", "| --- | --- | --- | --- | --- |"]
+             "single-point loop is used). `sweep` marks the metrics the grid gives exactly for every mapping",
+             "(`grid_value`): the mapping sweep (docs/search.md) runs when every objective and limit has one.", "",
+             "| metric | direction | unit | description | grid | sweep |", "| --- | --- | --- | --- | --- | --- |"]
     for m in REGISTRY:
-        lines.append(f"| `{m.name}` | {m.direction} | {m.unit} | {m.description} | {m.grid_field or ''} |")
+        lines.append(f"| `{m.name}` | {m.direction} | {m.unit} | {m.description} | {m.grid_field or ''} | "
+                     f"{'yes' if m.grid_value is not None else ''} |")
     return "\n".join(lines) + "\n"
 
 

@@ -29,6 +29,9 @@ CONSTRAINTS: dict[str, tuple[str, str, str]] = {
     "map_chip_memory_bytes": ("mapping", "bytes", "busiest chip's weights + KV ≤ chip memory (MoE, docs/models.md M5.7)"),
 }
 CONSTRAINT_NAMES: tuple[str, ...] = tuple(CONSTRAINTS)
+#: The constraints a point's hardware and system size decide (every level but ``mapping``): a point that
+#: violates none of them has a valid hardware, whatever its mapping.
+HARDWARE_CONSTRAINTS: tuple[str, ...] = tuple(n for n, (level, _, _) in CONSTRAINTS.items() if level != "mapping")
 
 #: Limits a user sets on a metric (search constraints, same sign convention):
 #: name → (metric of llmhw.metrics, 'max' | 'min', key of the run's limits, what is limited).

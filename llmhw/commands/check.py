@@ -362,6 +362,7 @@ def report(search_plan: Any, console: Any) -> int:
 
     from llmhw.study.urls import redact
     from llmhw.search.setup import objectives_given
+    from llmhw.search.sweep import status as sweep_status
     for note in search_plan.notes:
         console.print(note)
     for plan in search_plan.studies:
@@ -381,7 +382,8 @@ def report(search_plan: Any, console: Any) -> int:
             console.print(f"    {d.name}: " + ("continuous" if n is None else f"{n:,} values"), markup=False)
         console.print(f"  objectives {', '.join(objectives_given(plan.setup))}; "
                       f"{len(plan.setup.constraints.names)} constraints; sampler {plan.choice.name}, "
-                      f"batch {plan.choice.batch_size}, {plan.trials} trials")
+                      f"batch {plan.choice.batch_size}, {plan.trials} trials; "
+                      f"{sweep_status(plan.setup, plan.choice.sweep)}")
         for note in plan.setup.notes:
             console.print(f"  {note}", markup=False)
         if plan.jobs > 1:

@@ -48,6 +48,7 @@ class Flags:
     trials: int | None
     batch_size: int | None
     patience: int | None
+    sweep: bool | None                  # --sweep on|off (None: the stored run's, else the default)
     jobs: int
     study: str | None
     storage: str | None
@@ -73,7 +74,8 @@ class Flags:
                    limits=tuple((k, float(g(k))) for k in USER_LIMITS if g(k) is not None),
                    serving=_serving_flag(g("serving")),
                    mapping=g("mapping"), sampler=g("sampler"), seed=g("seed"), trials=g("trials"),
-                   batch_size=g("batch_size"), patience=g("patience"), jobs=1 if g("jobs") is None else int(g("jobs")),
+                   batch_size=g("batch_size"), patience=g("patience"),
+                   sweep=None if g("sweep") is None else g("sweep") == "on", jobs=1 if g("jobs") is None else int(g("jobs")),
                    study=g("study"), storage=g("storage"), outputs=Path(g("outputs") or OUTPUTS),
                    force=bool(g("force", False)), progress=not g("no_progress", False),
                    check=bool(g("check", False)))
@@ -232,7 +234,8 @@ def run_options(flags: Flags, stored_run: dict) -> tuple[int, Any, Any]:
     sampler = flags.sampler or stored_run.get("sampler") or "auto"
     seed = flags.seed if flags.seed is not None else stored_run.get("seed")
     batch = flags.batch_size if flags.batch_size is not None else stored_run.get("batch_size")
-    return trials, choose(sampler, trials, batch, flags.patience), seed
+    sweep = flags.sweep if flags.sweep is not None else stored_run.get("sweep")   # None: the sampler's default
+    return trials, choose(sampler, trials, batch, flags.patience, sweep), seed
 
 
 def plan_studies(flags: Flags, all_inputs: Sequence[Any], named: Sequence[str] | None,

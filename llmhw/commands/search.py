@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(g, "--batch-size", type=int, default=None, metavar="K", help="trials asked/evaluated/stored per batch")
     add_flag(g, "--patience", type=int, default=None, metavar="K",
          help="stop when the feasible front has gained no point in K batches in a row (--trials is then a cap)")
+    add_flag(g, "--sweep", choices=("on", "off"), default=None,
+         help="on: every hardware the search reaches is given its best mappings at once, from the evaluator's "
+              "mapping grid (default: on, except with --sampler grid; docs/search.md)")
     add_flag(g, "--no-progress", action="store_true", help="no progress bar")
     if "--check" not in parser._option_string_actions:  # noqa: SLF001
         from llmhw.commands.check import add_arguments as add_check
@@ -109,6 +112,7 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     from llmhw.search.output import write_csvs
     from llmhw.search.runner import run_record_for
     from llmhw.search.setup import objectives_given
+    from llmhw.search.sweep import status as sweep_status
     from llmhw.study.guard import current_guard
     from llmhw.study.opening import StudyConflict, open_study
     from llmhw.study.storage import trial_store
@@ -141,7 +145,8 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
     console.print(f"  objectives {', '.join(objectives_given(setup))}; "
                   f"{len(setup.constraints.names)} constraints; sampler {choice.name}"
                   + (f" (auto for {trials} trials)" if choice.requested == "auto" else "")
-                  + f", batch {choice.batch_size}, seed {seed}")
+                  + f", batch {choice.batch_size}, seed {seed}"
+                  + f"; {sweep_status(setup, choice.sweep)}")
     for note in setup.notes:
         console.print(f"  {note}", markup=False)
     problem = Problem(setup.hw, setup.system, setup.model, setup.constants, setup.fidelity)
@@ -165,6 +170,8 @@ def _run_one(flags: Flags, plan: StudyPlan, console: Console) -> int:
                       f"store {s.t_write:.1f} s)" + (f"; re-queued {res.requeued} unfinished" if res.requeued else ""))
     elif not guard.interrupted:
         console.print(f"the study already holds {res.complete} COMPLETE trials (--trials {trials}): report only")
+    if res.sweep_note:
+        console.print(res.sweep_note, markup=False)
     if getattr(res, "converged", False):
         console.print(f"converged: the front gained no point in the last {choice.patience} batches "
                       f"({choice.patience * choice.batch_size} trials); stopped at {res.complete} of --trials {trials}")

@@ -245,7 +245,8 @@ def inputs_table(data: StudyData) -> Table:
     if run:
         budget = run.get("trials")
         _row(t, "sampler", f"{run.get('sampler')} (seed {run.get('seed')}, batch {run.get('batch_size')}"
-                  + (f", budget {budget} trials" if budget else "") + ")")
+                  + (f", budget {budget} trials" if budget else "")
+                  + ({True: ", mapping sweep on", False: ", mapping sweep off"}.get(run.get("sweep"), "") + ")"))
     versions = []
     if a.get("tool_version"):
         versions.append(f"llmhw {a['tool_version']}")

@@ -71,7 +71,13 @@ How it samples, per trial:
    whole space and mispredicts the moves that matter at a front's ends (e.g. the pipeline size at a large
    batch). After the exhaustion, and for feasibility always, the global ridge orders, as before (the
    trials proposed after it carry ``pls:late``, so a resumed study switches too). ``0`` turns it off.
-10. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
+10. **Settled dimensions** (``settled``, given by the runner when the mapping sweep runs,
+   :mod:`llmhw.search.sweep`): the walk's one- and two-move neighbourhoods move only the other dimensions.
+   The sweep gives every hardware the run reaches its best mappings at once, so a walk along the batch or
+   the mapping of an archive member could only find designs the sweep has already found or ruled out; the
+   walk's budget goes to the hardware and system instead (crossover, mutation and exploration still move
+   every dimension). Measured in ``docs/search-quality.md`` §22.
+11. **No duplicates** after the warm-up: a proposal whose key was already evaluated (or proposed
    in this batch) is redrawn, so every trial evaluates a new design (until a tiny space is
    exhausted).
 
@@ -84,8 +90,8 @@ eventually tried.
 
 State is rebuilt from the study's trials (incrementally), so a resumed or multi-process study
 continues where it was; with a seed, a single-process run is reproducible. Cost (gpt3 on the speed
-grid, ask + tell, CPU): about 6 ms per trial over a 1,000-trial run and 4 ms over 5,000, the TPE
-warm-up included (``docs/search-quality.md`` §21.4).
+grid, ask + tell, CPU, with the mapping sweep and its settled dimensions): about 5 ms per trial over a
+1,000-trial run and 3 ms over 5,000, the TPE warm-up included (``docs/search-quality.md`` §22.6).
 """
 from __future__ import annotations
 
@@ -329,7 +335,8 @@ class ParetoLocalSearchSampler(BaseSampler):
                  min_surrogate_trials: int = 30, max_tries: int = 50,
                  tolerance: float = 0.02, p_tolerance: float = 0.1,
                  adaptive: bool = True, explore_floor: float = 0.05, explore_cap: float = 0.5,
-                 explore_window: int = 50, second_ring: float = 0.5, local_surrogate: float = 0.2):
+                 explore_window: int = 50, second_ring: float = 0.5, local_surrogate: float = 0.2,
+                 settled: Sequence[str] = ()):
         self._space = dict(search_space) if search_space is not None else None
         self._isp: optuna.search_space.IntersectionSearchSpace | None = None
         self._key_fn, self._normalise, self._values = key, normalise, dict(values or {})
@@ -346,6 +353,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self.explore_window = max(1, int(explore_window))
         self.second_ring = float(second_ring)
         self.local_surrogate = float(local_surrogate)
+        self.settled = frozenset(settled)
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self._reset(None)
@@ -355,6 +363,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._study_id = study_id
         self._names: list[str] = []
         self._coords: list[_Coord] = []
+        self._walked: list[int] = []        # the dimensions the walk moves (all but ``settled``)
         self._done_upto = 0                 # every trial below this index has been processed
         self._processed: set[int] = set()   # processed trial numbers >= _done_upto
         self._seen: set = set()             # keys evaluated or proposed
@@ -396,6 +405,7 @@ class ParetoLocalSearchSampler(BaseSampler):
             self._reset(study._study_id)  # noqa: SLF001
             self._names = list(space)
             self._coords = [_Coord(d, self._values.get(n)) for n, d in space.items()]
+            self._walked = [i for i, n in enumerate(self._names) if n not in self.settled] or list(range(len(self._names)))
             self._signs = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
         trials = study._get_trials(deepcopy=False, use_cache=True)  # noqa: SLF001
         for t in trials[self._done_upto:]:
@@ -653,7 +663,7 @@ class ParetoLocalSearchSampler(BaseSampler):
 
     def _moves(self, u: np.ndarray) -> list[tuple[int, float]]:
         """Every one-dimension move of ``u``, as (dimension, new value) (``_Coord.neighbours``)."""
-        return [(i, x) for i, c in enumerate(self._coords) for x in c.neighbours(u[i], self.sigma, self.wide)]
+        return [(i, x) for i in self._walked for x in self._coords[i].neighbours(u[i], self.sigma, self.wide)]
 
     def _neighbours(self, u: np.ndarray) -> list[tuple[tuple[int, float], ...]]:
         """The one-move neighbours of ``u`` (each a tuple of one (dimension, value) move)."""

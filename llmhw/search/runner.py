@@ -12,6 +12,13 @@ Per batch of ``batch_size`` trials:
    (:mod:`llmhw.study.storage`). A SIGKILL loses at most the batch in flight; every stored trial is
    COMPLETE (or FAIL for an evaluation error) and ``--trials N`` resumes to exactly N COMPLETE.
 
+With the mapping sweep (``--sweep``, on by default; :mod:`llmhw.search.sweep`), each batch's trials whose
+hardware is valid and new to the run are given their best mappings: the designs of each such hardware's
+mapping grid that would join the feasible front are kept in a queue and asked first in the next batches
+(at most ``SWEEP_SHARE`` of a batch; a queued design the front has meanwhile caught up with is dropped), as
+ordinary trials tagged with the user attr ``sweep``. A resumed study sweeps its stored hardware once more
+and queues only what its front still lacks; ``pls`` is told the mapping dimensions are settled.
+
 On start the persistent study is read once (fast bulk read), RUNNING/WAITING trials left by another
 writer are marked FAIL and their params re-queued, the in-memory study is seeded with the stored
 trials (sampler state such as NSGA-II generations travels in their system attrs), the evaluation
@@ -27,11 +34,13 @@ claims it (``store.claim``). See :mod:`llmhw.study.workers` for ``--jobs``.
 from __future__ import annotations
 
 import json
+import math
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
@@ -46,8 +55,10 @@ from .pareto import losses
 from .progress import FrontTracker, Patience, SearchProgress
 from .samplers import SamplerChoice, make_sampler
 from .setup import Setup, run_record
+from .sweep import SWEEP_TAG, MappingSweep
 
 REFERENCE_ATTR = "reference"
+SWEEP_SHARE = 1.0  # the largest share of a batch given to designs the mapping sweep queued
 FAIL_STREAK = 20   # consecutive failed evaluations (at least two batches) that stop a run
 WARN_MAX = 10      # one-line warnings for failed trials per run
 DIMS_ATTR = "dims"
@@ -64,6 +75,10 @@ class RunStats:
     t_write: float = 0.0
     t_total: float = 0.0
     batches: int = 0
+    swept: int = 0          # hardware × system combinations given their best mappings (--sweep)
+    grid_mappings: int = 0  # mappings the sweep's grids scored (not trials)
+    sweep_queued: int = 0   # trials the sweep queued
+    t_sweep: float = 0.0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -78,6 +93,7 @@ class RunResult:
     requeued: int = 0
     trials: list[FrozenTrial] = field(default_factory=list)
     converged: bool = False   # stopped by ``patience``: no front gain in that many batches
+    sweep_note: str = ""      # what the mapping sweep did (or why it could not run), for the end of the run
 
 
 def packed(o: Outcome) -> Outcome:
@@ -123,6 +139,9 @@ class Runner:
         self.enqueue = enqueue                          # queue the reference designs (--enqueue)
         self.requeue = list(requeue)                    # extra params to evaluate first
         self.peers = max(1, int(peers))                 # processes sharing the remaining budget
+        self.sweep = MappingSweep(setup.space, problem, setup.objectives, setup.constraints.limits) \
+            if choice.sweep else None
+        self._sweep_pending: list[tuple[dict, Any]] = []   # (params, loss) the sweep found, not yet asked
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self, params_list: Sequence[dict]) -> list[Outcome]:
@@ -202,7 +221,8 @@ class Runner:
 
     # ------------------------------------------------------------------ the loop
     def _seed_memory(self, stored: list[FrozenTrial]) -> optuna.Study:
-        sampler = make_sampler(self.choice, self.setup.space, self.seed, len(self.directions))
+        sampler = make_sampler(self.choice, self.setup.space, self.seed, len(self.directions),
+                               settled=self.sweep.settled if self.sweep is not None else ())
         mem = optuna.create_study(directions=self.directions, sampler=sampler)
         mem.set_metric_names([o.name for o in self.setup.objectives])
         self._mirror(mem, stored)
@@ -229,6 +249,7 @@ class Runner:
         self._mirror(mem, new)
         self._fill_cache(list(new))
         self._track_stored(tracker, new)
+        self._sweep(self._stored_outcomes(new), tracker.front)
 
     def _track_stored(self, tracker: FrontTracker, stored: Sequence[FrozenTrial]) -> None:
         """Feasible COMPLETE trials into the front (one merge: per-trial merges cost O(n·front))."""
@@ -249,6 +270,51 @@ class Runner:
             if name in mine:
                 mem.enqueue_trial(params, user_attrs={REFERENCE_ATTR: name}, skip_if_exists=False)
         return [(n, p) for n, p in pending if n not in mine]
+
+    def _sweep(self, done: Sequence[tuple[dict, Outcome]], front) -> None:
+        """Find the best mappings of each newly reached combination that would join ``front``
+        (:mod:`llmhw.search.sweep`); ``done``: (params, outcome) of finished trials."""
+        if self.sweep is None or self.sweep.unavailable is not None:
+            return
+        t0 = time.perf_counter()
+        sw = self.sweep
+        for params, out in done:
+            if out.values is not None:
+                self._sweep_pending += sw.propose(params, out.user_attrs.get("violations", {}), front)
+        self.stats.swept, self.stats.grid_mappings = len(sw.swept), sw.grid_rows
+        self.stats.t_sweep += time.perf_counter() - t0
+
+    def _release_sweep(self, mem: optuna.Study, front, k: int) -> None:
+        """Queue the next of the sweep's designs (at most ``SWEEP_SHARE`` of a batch of ``k``), first
+        dropping those the front has caught up with since they were found (weakly dominated now)."""
+        pending = self._sweep_pending
+        if not pending:
+            return
+        if len(front):
+            L = np.array([l for _, l in pending])
+            covered = np.all(np.asarray(front)[None, :, :] <= L[:, None, :], axis=2).any(axis=1)
+            pending = [x for x, c in zip(pending, covered) if not c]
+        n = min(len(pending), max(1, math.ceil(SWEEP_SHARE * k)))
+        for params, _ in pending[:n]:
+            mem.enqueue_trial(params, user_attrs={SWEEP_TAG: True}, skip_if_exists=False)
+        self.stats.sweep_queued += n
+        self._sweep_pending = pending[n:]
+
+    def _sweep_note(self) -> str:
+        sw, s = self.sweep, self.stats
+        if sw is None:
+            return ""
+        if sw.unavailable is not None:
+            return f"mapping sweep: not run: {sw.unavailable}"
+        return (f"mapping sweep: {s.swept} hardware × system combinations given their best mappings "
+                f"({s.grid_mappings:,} mappings scored on the grid, not trials; {s.sweep_queued} trials queued; "
+                f"{s.t_sweep:.1f} s)")
+
+    def _stored_outcomes(self, stored: Sequence[FrozenTrial]) -> list[tuple[dict, Outcome]]:
+        """(params, outcome) of stored COMPLETE trials, for the sweep of a resumed or shared study."""
+        return [(t.params, Outcome(tuple(t.values), {}, {"violations": t.user_attrs.get("violations", {})},
+                                   bool(t.user_attrs.get("feasible"))))
+                for t in stored if t.state == TrialState.COMPLETE and t.values is not None]
 
     def _fill_cache(self, stored: list[FrozenTrial]) -> None:
         prefix = "constraints:"
@@ -290,6 +356,7 @@ class Runner:
         pending = self._queue_references(mem, list(self.setup.references) if self.enqueue else [], stored)
         for params in requeue + self.requeue:
             mem.enqueue_trial(params, skip_if_exists=False)
+        self._sweep(self._stored_outcomes(stored), tracker.front)   # a resumed study: what is missing
         del stored
         progress = SearchProgress(self.console, self.target, done, self.label, self.show_progress)
         added = 0
@@ -312,6 +379,7 @@ class Runner:
                         break
                 k = min(self.ask_size, -(-(self.target - done) // self.peers))
                 t0 = time.perf_counter()
+                self._release_sweep(mem, tracker.front, k)
                 asked = [mem.ask(dists) for _ in range(k)]
                 params_list = [t.params for t in asked]
                 t1 = time.perf_counter()
@@ -349,6 +417,7 @@ class Runner:
                 done = self.store.complete  # the storage's count, whoever wrote the trials
                 added += n_kept
                 patience.update(self._track(tracker, list(zip(asked, outs))))
+                self._sweep([(t.params, o) for t, o in zip(asked, outs)], tracker.front)
                 self.stats.t_ask += t1 - t0
                 self.stats.t_eval += t2 - t1
                 self.stats.t_tell += t3 - t2
@@ -360,8 +429,9 @@ class Runner:
         finally:
             progress.close()
             self.stats.t_total = time.perf_counter() - t_start
-        return RunResult(self.study, done, added, self.stats, len(requeue), converged=patience.done)
+        return RunResult(self.study, done, added, self.stats, len(requeue), converged=patience.done,
+                         sweep_note=self._sweep_note())
 
 
 def run_record_for(choice: SamplerChoice, seed: int | None, trials: int) -> dict:
-    return run_record(choice.name, seed, choice.batch_size, trials)
+    return run_record(choice.name, seed, choice.batch_size, trials, choice.sweep)

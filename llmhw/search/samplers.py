@@ -70,14 +70,23 @@ def default_batch_size(name: str) -> int:
 @dataclass(frozen=True)
 class SamplerChoice:
     """A resolved sampler. ``patience``: stop once the feasible front has gained no point in that
-    many consecutive batches (None: run the whole budget), so ``--trials`` is a cap."""
+    many consecutive batches (None: run the whole budget), so ``--trials`` is a cap. ``sweep``: give
+    every hardware the run reaches its best mappings (:mod:`llmhw.search.sweep`)."""
     requested: str
     name: str        # after resolving 'auto'
     batch_size: int
     patience: int | None = None
+    sweep: bool = True
 
 
-def choose(name: str, trials: int, batch_size: int | None, patience: int | None = None) -> SamplerChoice:
+def sweep_default(name: str) -> bool:
+    """The mapping sweep when neither ``--sweep`` nor a stored run says: on, except for ``grid``, whose
+    user asks for the grid's points in the grid's order."""
+    return name != "grid"
+
+
+def choose(name: str, trials: int, batch_size: int | None, patience: int | None = None,
+           sweep: bool | None = None) -> SamplerChoice:
     key = (name or "auto").lower()
     if key not in SAMPLERS:
         import difflib
@@ -92,11 +101,14 @@ def choose(name: str, trials: int, batch_size: int | None, patience: int | None 
         raise UsageError(f"batch size must be >= 1, got {batch_size}")
     if patience is not None and patience < 1:
         raise UsageError(f"patience must be >= 1 batches, got {patience}")
-    return SamplerChoice(key, real, batch_size or default_batch_size(real), patience)
+    return SamplerChoice(key, real, batch_size or default_batch_size(real), patience,
+                         sweep_default(real) if sweep is None else bool(sweep))
 
 
 def make_sampler(choice: SamplerChoice, space: SearchSpace, seed: int | None,
-                 n_objectives: int) -> optuna.samplers.BaseSampler:
+                 n_objectives: int, settled: tuple[str, ...] = ()) -> optuna.samplers.BaseSampler:
+    """The sampler of ``choice``; ``settled``: dimensions something else resolves (the mapping sweep),
+    which ``pls``'s walk then leaves alone."""
     name = choice.name
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
@@ -117,7 +129,7 @@ def make_sampler(choice: SamplerChoice, space: SearchSpace, seed: int | None,
         values = {d.name: d.values for d in space.dims if d.encoding == "index" and d.values is not None}
         return ParetoLocalSearchSampler(
             seed=seed, search_space=space.distributions, key=space.canonical, normalise=space.normalise,
-            values=values, n_startup_trials=PLS_WARMUP,
+            values=values, n_startup_trials=PLS_WARMUP, settled=settled,
             startup_sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
                                                        n_startup_trials=20))
     raise UsageError(f"unknown sampler {name!r}")  # pragma: no cover

@@ -281,6 +281,6 @@ def study_attrs(setup: Setup, run: dict) -> dict[str, Any]:
     }
 
 
-def run_record(sampler: str, seed: int | None, batch_size: int, trials: int) -> dict:
-    return {"sampler": sampler, "seed": seed, "batch_size": batch_size, "trials": trials,
+def run_record(sampler: str, seed: int | None, batch_size: int, trials: int, sweep: bool | None = None) -> dict:
+    return {"sampler": sampler, "seed": seed, "batch_size": batch_size, "trials": trials, "sweep": sweep,
             "tool_version": __version__, "optuna_version": optuna.__version__}

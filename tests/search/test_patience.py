@@ -97,10 +97,10 @@ def test_the_last_front_gain_is_counted_by_batch_as_patience_counts_it():
 
 
 def test_the_stopping_line_says_whether_the_front_was_still_growing():
-    grow = stopping_line(_LOSS, _FEAS, 2, None)                 # 2 quiet trials < 20 batches of 2
+    grow = stopping_line(_LOSS, _FEAS, 2, None)                 # 2 quiet trials < 50 batches of 2
     assert grow.startswith("the front was still growing: it last gained a point in the batch that ended after 4 of 6 "
                            "trials")
-    assert "--patience 20" in grow
+    assert "--patience 50" in grow
     assert "--patience" not in stopping_line(_LOSS, _FEAS, 2, 5)   # the user gave one: no advice
     done = stopping_line(_LOSS, _FEAS, 2, 1)                    # 1 quiet batch >= patience 1
     assert done == ("the front gained no point in the last 2 trials (1 batch, after the first 4): "

@@ -130,7 +130,7 @@ def test_serving_is_corrected_mode_only():
         build_setup(inp)
 
 
-def test_serving_flag_makes_a_study_and_is_stored(tmp_path, monkeypatch):
+def test_serving_flag_makes_a_study_and_is_stored(tmp_path, monkeypatch, capsys):
     """--serving alone (no serving block in any file) makes an aggregated study; the block is in the identity."""
     from llmhw.serving.workload import parse_serving_flag
     assert parse_serving_flag("prompt=2048~0.5, output=256, rate=4, ttft=1, tpot=0.04") == {
@@ -142,8 +142,10 @@ def test_serving_flag_makes_a_study_and_is_stored(tmp_path, monkeypatch):
     rc = run_cli(["--hw", str(REPO / "inputs/hardware/config/h100.yaml"),
                   "--sys", str(tmp_path / "h100_16bit.yaml"), "--model",
                   str(REPO / "inputs/software/model/llama3-70B.yaml"), "--serving", "prompt=1024,output=128,rate=1",
-                  "--constants", str(REPO / "inputs/hardware/constant/7nm_default.yaml"), "--objectives", "goodput_per_musd", "--trials", "4", "--no-progress", "--study", "flag"])
+                  "--constants", str(REPO / "inputs/hardware/constant/7nm_default.yaml"), "--objectives", "goodput_per_musd", "--trials", "4", "--no-progress", "--study", "flag",
+                  "--sweep", "on"])
     assert rc == 0
+    assert "mapping sweep: not run: a serving space's metrics come from its request mix" in capsys.readouterr().out
     study = optuna.load_study(study_name="flag", storage="sqlite:///studies/flag.db")
     t = study.get_trials()[0]
     assert t.user_attrs["design"]["serving_mode"] == "aggregated" and t.user_attrs["load_rps"] == 1.0
