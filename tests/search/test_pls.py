@@ -335,3 +335,14 @@ def test_exploration_that_stops_paying_gives_the_budget_back_to_the_walk():
     # probability matching with the priors (local 0.2, explore 0.02, worth 10 outcomes each):
     # q_local = (0 + 2) / 20 = 0.1, q_explore = (0 + 0.2) / 20 = 0.01 -> 0.01 / 0.11 = 0.0909
     assert p == pytest.approx(max(0.05, 0.01 / 0.11))
+
+
+def test_settled_dimensions_are_left_out_of_the_walk():
+    """``settled`` (the mapping sweep's dimensions): one- and two-move neighbourhoods move only the others."""
+    space = {"a": IntDistribution(0, 4), "b": IntDistribution(0, 4), "c": CategoricalDistribution(("x", "y"))}
+    u = np.array([2.0, 2.0, 0.0])
+    for settled, walked in (((), {0, 1, 2}), (("b",), {0, 2}), (("a", "b", "c"), {0, 1, 2})):
+        s = ParetoLocalSearchSampler(search_space=space, settled=settled, seed=0)
+        s._update(optuna.create_study(directions=["minimize", "minimize"], sampler=s), space)
+        assert {i for i, _ in s._moves(u)} == walked, settled   # all settled: nothing left, so all walk
+        assert all(m[0] != n[0] and {m[0], n[0]} <= walked for m, n in s._ring(u))
