@@ -126,7 +126,7 @@ def make_setup(case: Case):
 
 
 # ---------------------------------------------------------------------------------------- true front
-def system_grid(problem, setup, point):
+def system_grid(problem, point):
     """Every mapping of every batch of the point's system, scored at once (``Problem.mapping_grid``):
     ``(mapping rows, objective values)`` with mapping rows ``(batch, p, micro_batch, prefill_micro_batch)``,
     or None when the vectorised model cannot evaluate this system."""
@@ -180,7 +180,7 @@ def hardware_points(setup, problem, hw: dict):
         ok = [i for i, x in enumerate(results) if x.feasible]
         vals = np.array([[results[i].metrics[o] for o in OBJECTIVES] for i in ok]).reshape(-1, len(OBJECTIVES))
         return [cand[i] for i in ok], vals
-    return system_grid(problem, setup, pt)
+    return system_grid(problem, pt)
 
 
 def front_rows(loss: np.ndarray) -> np.ndarray:
