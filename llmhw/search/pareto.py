@@ -75,6 +75,14 @@ def _front_mask_loop(loss: np.ndarray) -> np.ndarray:
     return mask
 
 
+def covered(front: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """For each row of ``loss``: is it weakly dominated by (≤ in every objective to) some row of ``front``?"""
+    front, loss = np.asarray(front, dtype=float), np.asarray(loss, dtype=float)
+    if not len(front) or not len(loss):
+        return np.zeros(len(loss), dtype=bool)
+    return np.all(front[None, :, :] <= loss[:, None, :], axis=2).any(axis=1)
+
+
 def merge_front(front: np.ndarray, new: np.ndarray) -> np.ndarray:
     """The non-dominated rows of ``front ∪ new`` (both n × k)."""
     both = np.vstack([front, new]) if len(front) else np.asarray(new, dtype=float)

@@ -106,6 +106,8 @@ from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from .pareto import covered
+
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _MAX_GRID = 4096          # larger int/stepped ranges are treated as continuous
 _MAX_QUAD_FEATURES = 30   # above this many base features the surrogate drops the pairwise terms
@@ -700,8 +702,7 @@ class ParetoLocalSearchSampler(BaseSampler):
     def _near_neighbour(self) -> dict | None:
         # drop the members the feasible front has caught up with, and exhausted ones
         if self._near and len(self._arch_loss):
-            N = np.array([b["loss"] for b in self._near])
-            caught = (self._arch_loss[None, :, :] <= N[:, None, :]).all(axis=2).any(axis=1)
+            caught = covered(self._arch_loss, np.array([b["loss"] for b in self._near]))
             self._near = [b for b, c in zip(self._near, caught) if (b["nb"] is None or b["nb"]) and not c]
         while self._near:
             a, b = self._near[self._rng.randint(len(self._near))], self._near[self._rng.randint(len(self._near))]

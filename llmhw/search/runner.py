@@ -15,7 +15,7 @@ Per batch of ``batch_size`` trials:
 With the mapping sweep (``--sweep``, on by default; :mod:`llmhw.search.sweep`), each batch's trials whose
 hardware is valid and new to the run are given their best mappings: the designs of each such hardware's
 mapping grid that would join the feasible front are kept in a queue and asked first in the next batches
-(at most ``SWEEP_SHARE`` of a batch; a queued design the front has meanwhile caught up with is dropped), as
+(at most one batch at a time; a queued design the front has meanwhile caught up with is dropped), as
 ordinary trials tagged with the user attr ``sweep``. A resumed study sweeps its stored hardware once more
 and queues only what its front still lacks; ``pls`` is told the mapping dimensions are settled.
 
@@ -34,13 +34,11 @@ claims it (``store.claim``). See :mod:`llmhw.study.workers` for ``--jobs``.
 from __future__ import annotations
 
 import json
-import math
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
@@ -51,14 +49,13 @@ from llmhw.study import signals
 from llmhw.study.storage import count_complete, trial_store
 
 from .outcome import Outcome, attr_value, design_of, failed, from_result
-from .pareto import losses
+from .pareto import covered, losses
 from .progress import FrontTracker, Patience, SearchProgress
 from .samplers import SamplerChoice, make_sampler
 from .setup import Setup, run_record
 from .sweep import SWEEP_TAG, MappingSweep
 
 REFERENCE_ATTR = "reference"
-SWEEP_SHARE = 1.0  # the largest share of a batch given to designs the mapping sweep queued
 FAIL_STREAK = 20   # consecutive failed evaluations (at least two batches) that stop a run
 WARN_MAX = 10      # one-line warnings for failed trials per run
 DIMS_ATTR = "dims"
@@ -249,7 +246,7 @@ class Runner:
         self._mirror(mem, new)
         self._fill_cache(list(new))
         self._track_stored(tracker, new)
-        self._sweep(self._stored_outcomes(new), tracker.front)
+        self._sweep(self._stored_violations(new), tracker.front)
 
     def _track_stored(self, tracker: FrontTracker, stored: Sequence[FrozenTrial]) -> None:
         """Feasible COMPLETE trials into the front (one merge: per-trial merges cost O(n·front))."""
@@ -271,30 +268,26 @@ class Runner:
                 mem.enqueue_trial(params, user_attrs={REFERENCE_ATTR: name}, skip_if_exists=False)
         return [(n, p) for n, p in pending if n not in mine]
 
-    def _sweep(self, done: Sequence[tuple[dict, Outcome]], front) -> None:
+    def _sweep(self, done: Sequence[tuple[dict, dict]], front) -> None:
         """Find the best mappings of each newly reached combination that would join ``front``
-        (:mod:`llmhw.search.sweep`); ``done``: (params, outcome) of finished trials."""
+        (:mod:`llmhw.search.sweep`); ``done``: (params, honest violation amounts) of evaluated trials."""
         if self.sweep is None or self.sweep.unavailable is not None:
             return
         t0 = time.perf_counter()
         sw = self.sweep
-        for params, out in done:
-            if out.values is not None:
-                self._sweep_pending += sw.propose(params, out.user_attrs.get("violations", {}), front)
+        for params, violations in done:
+            self._sweep_pending += sw.propose(params, violations, front)
         self.stats.swept, self.stats.grid_mappings = len(sw.swept), sw.grid_rows
         self.stats.t_sweep += time.perf_counter() - t0
 
     def _release_sweep(self, mem: optuna.Study, front, k: int) -> None:
-        """Queue the next of the sweep's designs (at most ``SWEEP_SHARE`` of a batch of ``k``), first
-        dropping those the front has caught up with since they were found (weakly dominated now)."""
-        pending = self._sweep_pending
-        if not pending:
+        """Queue the next ``k`` (one batch) of the sweep's designs, first dropping those the front has
+        caught up with since they were found (weakly dominated now)."""
+        if not self._sweep_pending:
             return
-        if len(front):
-            L = np.array([l for _, l in pending])
-            covered = np.all(np.asarray(front)[None, :, :] <= L[:, None, :], axis=2).any(axis=1)
-            pending = [x for x, c in zip(pending, covered) if not c]
-        n = min(len(pending), max(1, math.ceil(SWEEP_SHARE * k)))
+        gone = covered(front, [l for _, l in self._sweep_pending])
+        pending = [x for x, g in zip(self._sweep_pending, gone) if not g]
+        n = min(len(pending), k)
         for params, _ in pending[:n]:
             mem.enqueue_trial(params, user_attrs={SWEEP_TAG: True}, skip_if_exists=False)
         self.stats.sweep_queued += n
@@ -310,10 +303,11 @@ class Runner:
                 f"({s.grid_mappings:,} mappings scored on the grid, not trials; {s.sweep_queued} trials queued; "
                 f"{s.t_sweep:.1f} s)")
 
-    def _stored_outcomes(self, stored: Sequence[FrozenTrial]) -> list[tuple[dict, Outcome]]:
-        """(params, outcome) of stored COMPLETE trials, for the sweep of a resumed or shared study."""
-        return [(t.params, Outcome(tuple(t.values), {}, {"violations": t.user_attrs.get("violations", {})},
-                                   bool(t.user_attrs.get("feasible"))))
+    @staticmethod
+    def _stored_violations(stored: Sequence[FrozenTrial]) -> list[tuple[dict, dict]]:
+        """(params, honest violation amounts) of stored COMPLETE trials, for the sweep of a resumed or
+        shared study."""
+        return [(t.params, t.user_attrs.get("violations", {}))
                 for t in stored if t.state == TrialState.COMPLETE and t.values is not None]
 
     def _fill_cache(self, stored: list[FrozenTrial]) -> None:
@@ -356,7 +350,7 @@ class Runner:
         pending = self._queue_references(mem, list(self.setup.references) if self.enqueue else [], stored)
         for params in requeue + self.requeue:
             mem.enqueue_trial(params, skip_if_exists=False)
-        self._sweep(self._stored_outcomes(stored), tracker.front)   # a resumed study: what is missing
+        self._sweep(self._stored_violations(stored), tracker.front)   # a resumed study: what is missing
         del stored
         progress = SearchProgress(self.console, self.target, done, self.label, self.show_progress)
         added = 0
@@ -417,7 +411,8 @@ class Runner:
                 done = self.store.complete  # the storage's count, whoever wrote the trials
                 added += n_kept
                 patience.update(self._track(tracker, list(zip(asked, outs))))
-                self._sweep([(t.params, o) for t, o in zip(asked, outs)], tracker.front)
+                self._sweep([(t.params, o.user_attrs.get("violations", {})) for t, o in zip(asked, outs)
+                             if o.values is not None], tracker.front)
                 self.stats.t_ask += t1 - t0
                 self.stats.t_eval += t2 - t1
                 self.stats.t_tell += t3 - t2

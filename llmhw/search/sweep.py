@@ -39,10 +39,15 @@ from llmhw.violations import HARDWARE_CONSTRAINTS
 
 from .constraints import Limit
 from .objectives import Objective
-from .pareto import front_mask
+from .pareto import covered, front_mask
 
 SWEEP_TAG = "sweep"     # user attr (True) of a trial the sweep queued
 _MAPPING_KEYS = ("batch", "p", "micro_batch", "prefill_micro_batch")
+
+
+def sweep_metrics(objectives: Sequence[Objective], limits: Sequence[Limit]) -> tuple[str, ...]:
+    """The metrics the sweep reads from a grid: the objectives', then the limited ones (once each)."""
+    return tuple(dict.fromkeys([o.name for o in objectives] + [l.metric for l in limits]))
 
 
 def unavailable(space: Any, metrics: Sequence[str]) -> str | None:
@@ -62,7 +67,7 @@ def status(setup: Any, on: bool) -> str:
     """The run header's words for the sweep: ``mapping sweep on``, ``off``, or off and why."""
     if not on:
         return "mapping sweep off"
-    why = unavailable(setup.space, [o.name for o in setup.objectives] + [l.metric for l in setup.constraints.limits])
+    why = unavailable(setup.space, sweep_metrics(setup.objectives, setup.constraints.limits))
     return "mapping sweep on" if why is None else f"mapping sweep off ({why})"
 
 
@@ -77,7 +82,7 @@ class MappingSweep:
     def __init__(self, space: Any, problem: Any, objectives: Sequence[Objective], limits: Sequence[Limit]):
         self.space, self.problem = space, problem
         self.objectives, self.limits = list(objectives), list(limits)
-        self.metrics = tuple(dict.fromkeys([o.name for o in self.objectives] + [l.metric for l in self.limits]))
+        self.metrics = sweep_metrics(self.objectives, self.limits)
         self.sign = np.array([o.sign for o in self.objectives])
         dims = getattr(space, "dims", ())
         self.hw_names = [d.name for d in dims if d.section != "mapping"]
@@ -123,9 +128,10 @@ class MappingSweep:
             ok &= (v <= lim.value) if lim.kind == "max" else (v >= lim.value)
         rows = np.flatnonzero(ok)
         loss = values[rows] * self.sign
-        if len(front) and len(rows):   # first the run's front (vectorised), then the own front of the rest:
-            covered = np.all(np.asarray(front)[None, :, :] <= loss[:, None, :], axis=2).any(axis=1)
-            rows, loss = rows[~covered], loss[~covered]   # a row dominated by a covered one is covered too
+        # first the run's front (vectorised), then the own front of the rest: a row dominated by a covered
+        # row is covered too
+        keep = ~covered(front, loss)
+        rows, loss = rows[keep], loss[keep]
         own = front_mask(loss)
         rows, loss = rows[own], loss[own]
         out, seen = [], set()
