@@ -16,8 +16,9 @@ With the mapping sweep (``--sweep``, on by default; :mod:`llmhw.search.sweep`), 
 hardware is valid and new to the run are given their best mappings: the designs of each such hardware's
 mapping grid that would join the feasible front are kept in a queue and asked first in the next batches
 (at most one batch at a time; a queued design the front has meanwhile caught up with is dropped), as
-ordinary trials tagged with the user attr ``sweep``. A resumed study sweeps its stored hardware once more
-and queues only what its front still lacks; ``pls`` is told the mapping dimensions are settled.
+ordinary trials tagged with the user attr ``sweep``. A resumed study sweeps its stored hardware once more,
+after its first batch (so that re-queued and reference trials go first, and the grids do not delay the
+start), and queues only what its front still lacks; ``pls`` is told the mapping dimensions are settled.
 
 On start the persistent study is read once (fast bulk read), RUNNING/WAITING trials left by another
 writer are marked FAIL and their params re-queued, the in-memory study is seeded with the stored
@@ -350,7 +351,7 @@ class Runner:
         pending = self._queue_references(mem, list(self.setup.references) if self.enqueue else [], stored)
         for params in requeue + self.requeue:
             mem.enqueue_trial(params, skip_if_exists=False)
-        self._sweep(self._stored_violations(stored), tracker.front)   # a resumed study: what is missing
+        backlog = self._stored_violations(stored)   # a resumed study's hardware: swept after the first batch
         del stored
         progress = SearchProgress(self.console, self.target, done, self.label, self.show_progress)
         added = 0
@@ -411,8 +412,9 @@ class Runner:
                 done = self.store.complete  # the storage's count, whoever wrote the trials
                 added += n_kept
                 patience.update(self._track(tracker, list(zip(asked, outs))))
-                self._sweep([(t.params, o.user_attrs.get("violations", {})) for t, o in zip(asked, outs)
-                             if o.values is not None], tracker.front)
+                self._sweep(backlog + [(t.params, o.user_attrs.get("violations", {})) for t, o in zip(asked, outs)
+                                       if o.values is not None], tracker.front)
+                backlog = []
                 self.stats.t_ask += t1 - t0
                 self.stats.t_eval += t2 - t1
                 self.stats.t_tell += t3 - t2
